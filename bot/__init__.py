@@ -1,0 +1,1 @@
+"""Answer engine and channel adapters of Trợ lý TTHC."""

@@ -1,0 +1,22 @@
+"""The ``tthc`` console script: one entry point, one subcommand group per package."""
+
+from __future__ import annotations
+
+import click
+
+from knowledge.cli import kb
+
+
+@click.group()
+@click.version_option(package_name="tro-ly-tthc")
+def main() -> None:
+    """Trợ lý TTHC: an assistant for Vietnamese administrative procedures.
+
+    \b
+    Quick start:
+      tthc kb import --bundled     # load the bundled public data into SQLite
+      tthc kb stats                # what is in the knowledge base
+    """
+
+
+main.add_command(kb)

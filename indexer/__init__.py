@@ -1,0 +1,1 @@
+"""Turns published knowledge records into immutable search-index generations."""

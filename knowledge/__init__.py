@@ -1,0 +1,1 @@
+"""Source of truth of Trợ lý TTHC: procedures, hotlines, plans, FAQ and revisions."""

@@ -1,0 +1,299 @@
+"""``tthc kb ...``: the operator's and staff's commands for the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from knowledge import migrate
+from knowledge.bundled import DEFAULT_DATA_DIR, bundled_paths
+from knowledge.codec import KINDS, RecordKind, to_json
+from knowledge.db import make_engine, make_session_factory, transaction
+from knowledge.errors import ImportFileError, RecordNotFound
+from knowledge.exporting import EXPORT_FORMATS, export
+from knowledge.importers.reading import FORMATS
+from knowledge.importing import import_files
+from knowledge.repository import KnowledgeRepository
+from knowledge.settings import KnowledgeSettings
+
+
+@dataclass
+class KbContext:
+    """What every ``kb`` command needs, built once per process (composition root)."""
+
+    engine: Engine
+    factory: sessionmaker[Session]
+
+
+def _context(ctx: click.Context) -> KbContext:
+    obj = ctx.find_object(KbContext)
+    if obj is None:
+        settings = KnowledgeSettings()
+        engine = make_engine(settings.resolved_database_url())
+        obj = KbContext(engine=engine, factory=make_session_factory(engine))
+        ctx.obj = obj
+    return obj
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(name="kb")
+def kb() -> None:
+    """Knowledge base: procedures, hotlines, plans, FAQ and their revisions.
+
+    The database is $TTHC_DATABASE_URL, or the embedded SQLite file in $TTHC_DATA_DIR
+    (default ./var).
+    """
+
+
+@kb.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the schema (Alembic migrations to the newest revision).
+
+    Example: tthc kb init
+    """
+    kbc = _context(ctx)
+    migrate.upgrade(kbc.engine)
+    click.echo(f"Schema up to date: {kbc.engine.url.render_as_string(hide_password=True)}")
+
+
+@kb.command(name="import")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Force a format.")
+@click.option("--bundled", is_flag=True, help="Import all public data shipped in data/.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where the bundled data lives.",
+)
+@click.option("--author", default="import", show_default=True, help="Name in revisions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fmt: str | None,
+    bundled: bool,
+    data_dir: Path,
+    author: str,
+    as_json: bool,
+) -> None:
+    """Import files; the format is detected (portal JSONL/XLSX, FAQ, hotline CSV/XLSX,
+    plans .txt/.md/.docx/.pdf, or our own export). All files land or none do.
+
+    \b
+    Examples:
+      tthc kb import --bundled
+      tthc kb import data/dvcqg_opengov_crawl/details.jsonl.gz
+      tthc kb import hotlines.xlsx --author "nguyen.van.a"
+    """
+    from tqdm import tqdm  # only the import command draws a progress bar
+
+    kbc = _context(ctx)
+    migrate.upgrade(kbc.engine)
+    files = list(paths)
+    if bundled:
+        files = bundled_paths(data_dir) + files
+    if not files:
+        raise click.UsageError("give at least one PATH or --bundled")
+    bar = tqdm(
+        total=len(files), desc="Đọc tệp", unit="tệp", file=sys.stderr, disable=as_json or None
+    )
+    try:
+        result = import_files(
+            kbc.factory,
+            files,
+            fmt=fmt,
+            author=author,
+            on_file=lambda _p, _n: bar.update(1),
+        )
+    except ImportFileError as exc:
+        bar.close()
+        click.echo(f"Lỗi nhập dữ liệu, không có gì được ghi: {exc}", err=True)
+        sys.exit(2)
+    bar.close()
+    summary = {"files": result.files, **result.report.as_dict()}
+    if as_json:
+        _echo_json(summary)
+        return
+    for path, count in result.files.items():
+        click.echo(f"{count:6d} bản ghi  {path}")
+    for name in ("created", "updated", "unchanged", "skipped"):
+        counts = summary[name]
+        if counts:
+            click.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+@kb.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts by kind, source dataset, status, detail and online-service level.
+
+    Example: tthc kb stats --json
+    """
+    kbc = _context(ctx)
+    with transaction(kbc.factory) as session:
+        data = KnowledgeRepository(session).stats()
+    if as_json:
+        _echo_json(data)
+        return
+    p = data["procedures"]
+    click.echo(f"Thủ tục hành chính: {p['total']}")
+    for name in ("by_detail", "by_dataset", "by_status", "by_online_level"):
+        click.echo(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in p[name].items()))
+    for kind, label in (("faqs", "Hỏi đáp"), ("plans", "Kế hoạch"), ("hotlines", "Đường dây nóng")):
+        click.echo(f"{label}: {data[kind]['total']}")
+    click.echo(f"Lịch sử chỉnh sửa: {data['revisions']}")
+
+
+def _kind_option() -> Any:
+    return click.option(
+        "--kind",
+        type=click.Choice(KINDS),
+        default="procedure",
+        show_default=True,
+        help="Record kind.",
+    )
+
+
+@kb.command()
+@click.argument("key")
+@_kind_option()
+@click.option("--json", "as_json", is_flag=True, help="The whole structured record as JSON.")
+@click.pass_context
+def show(ctx: click.Context, key: str, kind: RecordKind, as_json: bool) -> None:
+    """Show one record: a procedure by national code, a FAQ by source id, a plan by number.
+
+    \b
+    Examples:
+      tthc kb show 1.004222 --json
+      tthc kb show moh-faq-0017 --kind faq
+    """
+    kbc = _context(ctx)
+    with transaction(kbc.factory) as session:
+        repo = KnowledgeRepository(session)
+        try:
+            record = repo.get(kind, key)
+        except RecordNotFound as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        data = {"kind": kind, **to_json(record), "updated_at": repo.updated_at(kind, key)}
+    if as_json:
+        _echo_json(data)
+        return
+    for name, value in data.items():
+        if value in ("", [], None):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        click.echo(f"{name}: {text}")
+
+
+@kb.command(name="export")
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="File (JSONL, XLSX, single-kind CSV) or folder (CSV).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(KINDS),
+    multiple=True,
+    help="Kinds to export (default: all).",
+)
+@click.pass_context
+def export_(ctx: click.Context, fmt: str, out: Path, kinds: tuple[RecordKind, ...]) -> None:
+    """Export records; importing the export again changes nothing.
+
+    \b
+    Examples:
+      tthc kb export --format jsonl --out kb.jsonl.gz
+      tthc kb export --format csv --out kb-csv/
+      tthc kb export --format xlsx --kind hotline --out hotlines.xlsx
+    """
+    kbc = _context(ctx)
+    with transaction(kbc.factory) as session:
+        try:
+            counts = export(session, kinds or KINDS, fmt, out)
+        except ValueError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+    click.echo(", ".join(f"{k}={v}" for k, v in counts.items()) + f" → {out}")
+
+
+@kb.command()
+@click.argument("key")
+@_kind_option()
+@click.pass_context
+def history(ctx: click.Context, key: str, kind: RecordKind) -> None:
+    """List the revisions of one record (id, time, author, action, changed fields)."""
+    kbc = _context(ctx)
+    with transaction(kbc.factory) as session:
+        for rev in KnowledgeRepository(session).revisions(kind, key):
+            fields = ", ".join(sorted(rev.diff)) or "-"
+            click.echo(
+                f"{rev.id}\t{rev.created_at:%Y-%m-%d %H:%M}\t{rev.author}\t"
+                f"{rev.action}\t{fields}\t{rev.comment}"
+            )
+
+
+@kb.command(name="set-status")
+@click.argument("key")
+@click.argument("status", type=click.Choice(["draft", "published", "retired"]))
+@_kind_option()
+@click.option("--author", required=True, help="Staff member making the change.")
+@click.option("--comment", default="", help="Why.")
+@click.pass_context
+def set_status(
+    ctx: click.Context, key: str, status: str, kind: RecordKind, author: str, comment: str
+) -> None:
+    """Publish, retire or return a record to draft (writes a revision).
+
+    Example: tthc kb set-status 1.004222 retired --author staff1 --comment "bãi bỏ"
+    """
+    kbc = _context(ctx)
+    try:
+        with transaction(kbc.factory) as session:
+            KnowledgeRepository(session).set_status(
+                kind, key, status, author=author, comment=comment
+            )
+    except RecordNotFound as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"{kind} {key}: {status}")
+
+
+@kb.command()
+@click.argument("key")
+@click.argument("revision", type=int)
+@_kind_option()
+@click.option("--author", required=True, help="Staff member making the change.")
+@click.pass_context
+def rollback(ctx: click.Context, key: str, revision: int, kind: RecordKind, author: str) -> None:
+    """Restore a record as it was after REVISION (see `tthc kb history`)."""
+    kbc = _context(ctx)
+    try:
+        with transaction(kbc.factory) as session:
+            KnowledgeRepository(session).rollback(kind, key, revision, author=author)
+    except RecordNotFound as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"{kind} {key}: khôi phục phiên bản {revision}")

@@ -1,0 +1,248 @@
+"""SQLAlchemy 2 typed models: the source of truth of the assistant.
+
+Every model's docstring gives the Vietnamese term staff use. Lists of short strings
+(fields, levels, steps, ...) are JSON columns; the parts a citizen asks about one by
+one (channels with fees, documents, legal bases) are rows, ordered by ``position``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming scheme (needed by Alembic)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Procedure(Base):
+    """Thủ tục hành chính: one administrative procedure, keyed by its national code."""
+
+    __tablename__ = "procedures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    name: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(String(16), default="full")
+    fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    levels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    procedure_type: Mapped[str] = mapped_column(Text, default="")
+    decision_number: Mapped[str] = mapped_column(Text, default="")
+    issuing_body: Mapped[str] = mapped_column(Text, default="")
+    implementing_agencies: Mapped[str] = mapped_column(Text, default="")
+    competent_agencies: Mapped[str] = mapped_column(Text, default="")
+    target_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    receiving_address: Mapped[str] = mapped_column(Text, default="")
+    online_level: Mapped[str] = mapped_column(String(16), default="none", index=True)
+    online_url: Mapped[str] = mapped_column(Text, default="")
+    portal_url: Mapped[str] = mapped_column(Text, default="")
+    dataset: Mapped[str] = mapped_column(String(64), default="", index=True)
+    source_id: Mapped[str] = mapped_column(String(128), default="")
+    crawled_at: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+
+    channels: Mapped[list[ProcedureChannel]] = relationship(
+        back_populates="procedure",
+        cascade="all, delete-orphan",
+        order_by="ProcedureChannel.position",
+    )
+    documents: Mapped[list[ProcedureDocument]] = relationship(
+        cascade="all, delete-orphan", order_by="ProcedureDocument.position"
+    )
+    legal_bases: Mapped[list[LegalBasis]] = relationship(
+        cascade="all, delete-orphan", order_by="LegalBasis.position"
+    )
+
+
+class ProcedureChannel(Base):
+    """Cách thức thực hiện: one submission channel with processing time and fees."""
+
+    __tablename__ = "procedure_channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(
+        ForeignKey("procedures.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(16))
+    time_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    time_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    time_text: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    procedure: Mapped[Procedure] = relationship(back_populates="channels")
+    fees: Mapped[list[ChannelFee]] = relationship(
+        cascade="all, delete-orphan", order_by="ChannelFee.position"
+    )
+
+
+class ChannelFee(Base):
+    """Phí, lệ phí: one fee of a channel; ``amount_vnd`` NULL when no number is given."""
+
+    __tablename__ = "channel_fees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("procedure_channels.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(Text, default="")
+    amount_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProcedureDocument(Base):
+    """Thành phần hồ sơ: one document of the dossier with original and copy counts."""
+
+    __tablename__ = "procedure_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(
+        ForeignKey("procedures.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    originals: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    copies: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    required: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    has_form: Mapped[bool] = mapped_column(Boolean, default=False)
+    form_name: Mapped[str] = mapped_column(Text, default="")
+    case: Mapped[str] = mapped_column("case_name", Text, default="")
+
+
+class LegalBasis(Base):
+    """Căn cứ pháp lý: a legal document (number and title) a procedure rests on."""
+
+    __tablename__ = "legal_bases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(
+        ForeignKey("procedures.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+
+
+class Hotline(Base):
+    """Đường dây nóng: a hotline with its scope, area and the source it was taken from."""
+
+    __tablename__ = "hotlines"
+    __table_args__ = (UniqueConstraint("scope", "area", "name", name="uq_hotlines_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    area: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(255))
+    phones: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    email: Mapped[str] = mapped_column(Text, default="")
+    hours: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    verified_at: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+
+
+class PlanDocument(Base):
+    """Kế hoạch: a plan document whose body is kept as a tree of numbered sections."""
+
+    __tablename__ = "plan_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True, index=True)
+    number: Mapped[str] = mapped_column(String(128), default="")
+    title: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(Text, default="")
+    issued_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    province: Mapped[str] = mapped_column(String(128), default="")
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source_file: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+
+
+class Faq(Base):
+    """Hỏi đáp: an official question-and-answer entry, keyed by its source id."""
+
+    __tablename__ = "faqs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    question_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+
+
+class Revision(Base):
+    """Lịch sử chỉnh sửa: who changed which record when, field by field.
+
+    ``diff`` maps each changed field to ``[old, new]``; ``snapshot`` is the whole
+    record after the write, so any revision can be restored (rollback).
+    """
+
+    __tablename__ = "revisions"
+    __table_args__ = (Index("ix_revisions_record", "record_kind", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_kind: Mapped[str] = mapped_column(String(16))
+    record_key: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, server_default=func.now()
+    )
