@@ -20,3 +20,7 @@ def main() -> None:
 
 
 main.add_command(kb)
+
+
+if __name__ == "__main__":
+    main()

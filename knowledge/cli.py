@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
@@ -22,6 +23,8 @@ from knowledge.importers.reading import FORMATS
 from knowledge.importing import import_files
 from knowledge.repository import KnowledgeRepository
 from knowledge.settings import KnowledgeSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -124,7 +127,13 @@ def import_(
         click.echo(f"Lỗi nhập dữ liệu, không có gì được ghi: {exc}", err=True)
         sys.exit(2)
     bar.close()
-    summary = {"files": result.files, **result.report.as_dict()}
+    summary: dict[str, Any] = {
+        "files": result.files,
+        **result.report.as_dict(),
+        "warnings": result.warnings,
+    }
+    for warning in result.warnings:
+        click.echo(f"Cảnh báo: {warning}", err=True)
     if as_json:
         _echo_json(summary)
         return
@@ -159,7 +168,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"Lịch sử chỉnh sửa: {data['revisions']}")
 
 
-def _kind_option() -> Any:
+def _kind_option() -> Callable[[F], F]:
     return click.option(
         "--kind",
         type=click.Choice(KINDS),

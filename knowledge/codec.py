@@ -100,7 +100,7 @@ def _date(value: Any) -> dt.date | None:
 
 def from_json(kind: RecordKind, data: dict[str, Any]) -> Record:
     """Rebuild a record from its canonical dict; unknown keys are a ``KeyError``/``TypeError``."""
-    values = {k: (_date(v) if k in _DATE_FIELDS else v) for k, v in data.items()}
+    values: dict[str, Any] = {k: (_date(v) if k in _DATE_FIELDS else v) for k, v in data.items()}
     if kind == "procedure":
         values["channels"] = [_channel_from_json(c) for c in values.get("channels", [])]
         values["documents"] = [DocumentData(**d) for d in values.get("documents", [])]

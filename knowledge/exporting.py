@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from knowledge.codec import RecordKind, to_json
 from knowledge.repository import KnowledgeRepository
-from knowledge.tabular import columns, to_cells
+from knowledge.tabular import CONTINUATION, columns, to_cells
 
 EXPORT_FORMATS = ("jsonl", "csv", "xlsx")
-#: Excel refuses longer cells; such a record can only go out as JSONL.
+#: Excel refuses longer cells (a few procedures' document lists are longer).
 XLSX_CELL_LIMIT = 32_767
 
 
@@ -52,19 +52,31 @@ def export(session: Session, kinds: Sequence[RecordKind], fmt: str, out: Path) -
 
 
 def _write_xlsx(rows: dict[RecordKind, list[dict[str, object]]], out: Path) -> None:
+    """One sheet per kind; a cell longer than Excel allows continues in ``field+1``, ..."""
     from openpyxl import Workbook  # heavy import, only for this format
 
     book = Workbook(write_only=True)
     for kind, items in rows.items():
         sheet = book.create_sheet(title=f"{kind}s")
-        sheet.append(columns(kind))
-        for item in items:
-            cells = to_cells(kind, item)
-            too_long = [c for c in cells if len(c) > XLSX_CELL_LIMIT]
-            if too_long:
-                raise ValueError(
-                    f"{kind} {item.get('code') or item.get('source_id') or item.get('number')}: "
-                    f"một ô dài {len(too_long[0])} ký tự, vượt giới hạn Excel; hãy xuất JSONL"
-                )
-            sheet.append(cells)
+        header = columns(kind)
+        table = [to_cells(kind, item) for item in items]
+        widths = [
+            max([1, *(-(-len(row[i]) // XLSX_CELL_LIMIT) for row in table)])
+            for i in range(len(header))
+        ]
+        sheet.append(
+            [
+                name if part == 0 else f"{name}{CONTINUATION}{part}"
+                for name, width in zip(header, widths, strict=True)
+                for part in range(width)
+            ]
+        )
+        for row in table:
+            sheet.append(
+                [
+                    cell[part * XLSX_CELL_LIMIT : (part + 1) * XLSX_CELL_LIMIT]
+                    for cell, width in zip(row, widths, strict=True)
+                    for part in range(width)
+                ]
+            )
     book.save(out)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.codec import Record
 from knowledge.db import transaction
-from knowledge.importers.reading import read_records
+from knowledge.importers.reading import read_file
 from knowledge.repository import KnowledgeRepository, WriteReport
 
 
@@ -19,6 +19,7 @@ class ImportResult:
     """Per-file record counts and what the write did."""
 
     files: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     report: WriteReport = field(default_factory=WriteReport)
 
 
@@ -39,11 +40,12 @@ def import_files(
     result = ImportResult()
     parsed: list[tuple[Path, list[Record]]] = []
     for path in paths:
-        records = read_records(path, fmt)
-        parsed.append((path, records))
-        result.files[str(path)] = len(records)
+        file = read_file(path, fmt)
+        parsed.append((path, file.records))
+        result.files[str(path)] = len(file.records)
+        result.warnings.extend(file.warnings)
         if on_file is not None:
-            on_file(path, len(records))
+            on_file(path, len(file.records))
     with transaction(factory) as session:
         repo = KnowledgeRepository(session)
         for path, records in parsed:

@@ -19,6 +19,8 @@ DATACLASSES: dict[RecordKind, type[Any]] = {
     "plan": PlanData,
     "faq": FaqData,
 }
+#: Marks a continuation column (``documents+1``) of a cell too long for one XLSX cell.
+CONTINUATION = "+"
 _TEXT_TYPES = {"str", "DetailLevel", "Status", "OnlineLevel", "HotlineScope"}
 _DATE_TYPES = {"dt.date | None"}
 
@@ -35,7 +37,7 @@ def _field_types(kind: RecordKind) -> dict[str, str]:
 def to_cells(kind: RecordKind, data: dict[str, Any]) -> list[str]:
     """Encode a canonical record dict as one row of cells."""
     types = _field_types(kind)
-    cells = [kind]
+    cells: list[str] = [kind]
     for name in columns(kind)[1:]:
         value = data.get(name)
         if types[name] in _TEXT_TYPES or types[name] in _DATE_TYPES:
@@ -45,11 +47,24 @@ def to_cells(kind: RecordKind, data: dict[str, Any]) -> list[str]:
     return cells
 
 
+def join_continuations(row: dict[str, str]) -> dict[str, str]:
+    """Append ``field+1``, ``field+2``, ... cells to ``field`` (in that order)."""
+    joined = {k: v for k, v in row.items() if CONTINUATION not in k}
+    extra = sorted(
+        (k.rsplit(CONTINUATION, 1) for k in row if CONTINUATION in k),
+        key=lambda parts: (parts[0], int(parts[1]) if parts[1].isdigit() else 0),
+    )
+    for base, part in extra:
+        joined[base] = joined.get(base, "") + (row.get(f"{base}{CONTINUATION}{part}") or "")
+    return joined
+
+
 def from_cells(kind: RecordKind, row: dict[str, str]) -> dict[str, Any]:
     """Decode one row (header name → cell text) back into a canonical record dict.
 
     Raises ``ValueError("field: reason")`` for a cell that is not valid JSON.
     """
+    row = join_continuations(row)
     types = _field_types(kind)
     data: dict[str, Any] = {}
     for name, kind_of in types.items():

@@ -11,10 +11,11 @@ import csv
 import gzip
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from knowledge.codec import KINDS, Record, RecordKind, from_json
+from knowledge.codec import KINDS, Record, from_json, record_key, record_kind
 from knowledge.errors import ImportFileError
 from knowledge.importers import faq as faq_importer
 from knowledge.importers import hotlines, opengov, portal_lists, portal_records
@@ -103,6 +104,36 @@ def detect_format(path: Path) -> str:
                 return "hotlines"
         raise ImportFileError(str(path), None, "format", "không tìm thấy dòng tiêu đề quen thuộc")
     raise ImportFileError(str(path), None, "format", f"không hỗ trợ đuôi tệp {suffix or '(trống)'}")
+
+
+@dataclass
+class ParsedFile:
+    """The records of one file, plus warnings about rows that were left out."""
+
+    records: list[Record]
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_file(path: Path, fmt: str | None = None) -> ParsedFile:
+    """Parse a whole file; a key repeated inside the file keeps its first row.
+
+    The portal's own data has such repeats (two different procedures under one code);
+    keeping the first deterministically keeps re-imports idempotent, and the warning
+    tells staff which line to look at.
+    """
+    parsed = ParsedFile(records=[])
+    seen: dict[tuple[str, str], int] = {}
+    for position, record in enumerate(read_records(path, fmt), start=1):
+        key = (record_kind(record), record_key(record))
+        if key in seen:
+            parsed.warnings.append(
+                f"{path}: bản ghi thứ {position} trùng khóa {key[1]!r} với bản ghi thứ "
+                f"{seen[key]}; đã bỏ qua"
+            )
+            continue
+        seen[key] = position
+        parsed.records.append(record)
+    return parsed
 
 
 def read_records(path: Path, fmt: str | None = None) -> list[Record]:
@@ -232,8 +263,7 @@ def _table_record(path: Path, fmt: str, header: list[str], cells: list[str]) -> 
     kind = named.get("kind", "")
     if kind not in KINDS:
         raise ValueError(f"kind: loại bản ghi không hợp lệ: {kind!r}")
-    typed_kind: RecordKind = kind  # type: ignore[assignment]  # checked against KINDS
     try:
-        return from_json(typed_kind, from_cells(typed_kind, named))
+        return from_json(kind, from_cells(kind, named))
     except (TypeError, KeyError) as exc:
         raise ValueError(f"record: {exc}") from exc
