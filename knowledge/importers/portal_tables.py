@@ -31,6 +31,10 @@ _LO = "[" + "".join(c for c in _CHARS if c.isalpha() and c.islower()) + "]"
 # A VND amount: grouped with '.' or ',' (50.000 / 2,000,000) or plain digits (15000000),
 # never a piece of a longer or malformed number ("10.000.0000 đồng" gives nothing).
 _AMOUNT = r"(?:\d{1,3}(?:[.,]\d{3})+|\d+)(?!\d|[.,]\d)"
+# The portal's fee cell often drops the thousands ("40 VNĐ" beside a note saying
+# "40.000đ") or shows a USD figure as VND ("155 VNĐ ... 155 USD/thẻ"). No fee is below
+# 1,000 đồng, so a smaller headline figure is not trusted: it keeps its words, no amount.
+MIN_PLAUSIBLE_VND = 1000
 
 
 def _clean(text: str) -> str:
@@ -143,7 +147,11 @@ def _fees(row: re.Match[str], note: str) -> tuple[FeeData, ...]:
         kind = label or (_kind_of(lead.group(1)) if lead else "")
         if row["cur"] == "USD":  # not VND: keep the wording, report no amount
             return (FeeData(kind, None, f"{row['amt']} USD {note}".strip()),)
-        head = FeeData(kind, _to_int(row["amt"]), note)
+        amount: int | None = _to_int(row["amt"])
+        if amount is not None and (0 < amount < MIN_PLAUSIBLE_VND or "USD" in note):
+            head = FeeData(kind, None, f"{row['amt']} {row['cur'] or ''} {note}".strip())
+        else:
+            head = FeeData(kind, amount, note)
     return (head, *_note_fees(note, head.amount_vnd or 0))
 
 
