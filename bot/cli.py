@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from indexer.cli import eval_, index, search
 from knowledge.cli import kb
 
 
@@ -20,6 +21,9 @@ def main() -> None:
 
 
 main.add_command(kb)
+main.add_command(index)
+main.add_command(search)
+main.add_command(eval_)
 
 
 if __name__ == "__main__":

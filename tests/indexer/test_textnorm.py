@@ -1,0 +1,97 @@
+"""The one normaliser, the glossary and the accent restorer."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from indexer.accents import AccentRestorer
+from indexer.components import DEFAULT_FILLERS
+from indexer.glossary import Glossary, GlossaryError
+from indexer.textnorm import (
+    QueryFillers,
+    fold,
+    has_diacritics,
+    keyword_terms,
+    nfc,
+    normalize,
+)
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [("hoà", "hòa"), ("Thuý", "thúy"), ("khoẻ", "khỏe"), ("TOÀ ÁN", "tòa án")],
+)
+def test_tone_placement_styles_are_equal(a: str, b: str) -> None:
+    assert normalize(a) == normalize(b)
+
+
+def test_qu_and_inner_vowels_are_left_alone() -> None:
+    assert normalize("Quý khách") == "quý khách"
+    assert normalize("hoàn thành") == "hoàn thành"
+    assert normalize("Huỳnh") == "huỳnh"
+
+
+def test_decomposed_input_is_composed() -> None:
+    decomposed = unicodedata.normalize("NFD", "Đăng ký khai sinh")
+    assert nfc(decomposed) == "Đăng ký khai sinh"
+    assert normalize(decomposed) == "đăng ký khai sinh"
+
+
+def test_fold_and_terms() -> None:
+    assert fold("Đăng ký Thường trú") == "dang ky thuong tru"
+    assert not has_diacritics("lam lai cccd") and has_diacritics("làm lại")
+    assert keyword_terms("Cấp lại GPLX") == ["cap", "lai", "gplx", "cap_lai", "lai_gplx"]
+
+
+def test_glossary_expands_and_aliases(glossary: Glossary) -> None:
+    assert "giấy phép lái xe" in glossary.expand("doi GPLX het han")
+    assert "giấy chứng nhận quyền sử dụng đất" in glossary.expand("làm sổ đỏ")
+    assert "cccd" in glossary.aliases("Cấp lại thẻ căn cước")
+    assert glossary.expand("thời tiết hôm nay") == "thời tiết hôm nay"
+
+
+def test_glossary_file_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "extra.tsv"
+    path.write_text("# comment\nok\tđúng\nno tab here\n", "utf-8")
+    with pytest.raises(GlossaryError, match=r"extra\.tsv:3"):
+        Glossary.load(path)
+
+
+def test_staff_glossary_file_is_merged(tmp_path: Path, glossary: Glossary) -> None:
+    extra = tmp_path / "extra.tsv"
+    extra.write_text("giay ket hon\tđăng ký kết hôn\nhon thu\tđăng ký kết hôn\n", "utf-8")
+    from indexer.glossary import DEFAULT_GLOSSARY
+
+    merged = Glossary.load(DEFAULT_GLOSSARY, extra)
+    assert "đăng ký kết hôn" in merged.expand("lam hon thu")
+    assert len(merged.entries) == len(glossary.entries) + 2
+
+
+def test_accent_restorer_learns_from_passages(tmp_path: Path) -> None:
+    restorer = AccentRestorer.from_texts(
+        [
+            "Cấp lại thẻ căn cước",
+            "Cấp lại giấy phép lái xe",
+            "Đổi giấy phép lái xe",
+            "Đăng ký khai sinh",
+            "khai sinh",
+        ]
+    )
+    assert restorer.restore("cap lai can cuoc") == "cấp lại căn cước"
+    assert restorer.restore("lam khai sinh xyz") == "lam khai sinh xyz"  # unknown words stay
+    assert restorer.restore("Cấp lại") == "cấp lại"  # accented input untouched
+    path = tmp_path / "a.json"
+    restorer.save(path)
+    assert AccentRestorer.load(path).restore("cap lai giay phep lai xe") == (
+        "cấp lại giấy phép lái xe"
+    )
+
+
+def test_fillers_are_stripped() -> None:
+    fillers = QueryFillers.load(DEFAULT_FILLERS)
+    assert fillers.remove_from("Cho mình hỏi làm lại CCCD ở đâu ạ") == "làm lại cccd"
+    assert fillers.remove_from("cho minh hoi lam lai cccd o dau") == "lam lai cccd"
+    assert fillers.remove_from("thủ tục") == "thủ tục"  # never strips to nothing
