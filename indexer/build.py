@@ -38,7 +38,7 @@ from indexer.store import (
     Manifest,
     utc_now,
 )
-from indexer.textnorm import fold
+from indexer.textnorm import fold, keyword_terms
 from indexer.vector_cache import VectorCache
 from knowledge.codec import RecordKind, record_key, to_json
 from knowledge.db import transaction
@@ -193,10 +193,11 @@ def build_index(
             DenseIndex.build(vectors["passage-folded"], ids).save(folder / DENSE_FOLDED)
         keyword_dir = folder / KEYWORD
         keyword_dir.mkdir()
-        KeywordIndex.build([c.text for c in chunks]).save(keyword_dir)
+        terms = [keyword_terms(c.text) for c in chunks]
+        KeywordIndex.build_from_terms(terms).save(keyword_dir)
         titles = np.array([i for i, c in enumerate(chunks) if is_title_chunk(c)], dtype=np.int64)
         (folder / KEYWORD_TITLES).mkdir()
-        KeywordIndex.build([chunks[i].text for i in titles]).save(folder / KEYWORD_TITLES)
+        KeywordIndex.build_from_terms([terms[i] for i in titles]).save(folder / KEYWORD_TITLES)
         np.save(folder / TITLE_POSITIONS, titles)
         AccentRestorer.from_texts(
             [c.dense_text for c in dense_chunks] + [c.text for c in chunks if is_title_chunk(c)]

@@ -22,9 +22,14 @@ class KeywordIndex:
     @classmethod
     def build(cls, texts: list[str]) -> KeywordIndex:
         """Index one text per chunk (positions are chunk positions)."""
+        return cls.build_from_terms([keyword_terms(t) for t in texts])
+
+    @classmethod
+    def build_from_terms(cls, terms: list[list[str]]) -> KeywordIndex:
+        """Index already tokenised chunks (one build tokenises once for several indexes)."""
         model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index([keyword_terms(t) or ["_"] for t in texts], show_progress=False)
-        return cls(model, size=len(texts))
+        model.index([t or ["_"] for t in terms], show_progress=False)
+        return cls(model, size=len(terms))
 
     def save(self, folder: Path) -> None:
         """Write the index files into ``folder``."""

@@ -51,10 +51,34 @@ def normalize(text: str) -> str:
     return _SPACE.sub(" ", unified).strip()
 
 
+def _fold_table() -> dict[int, str]:
+    # Precomposed Latin letters → their base letter; built from Unicode data, not a file.
+    table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "d"}
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        base = "".join(
+            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
+        )
+        if base != char and base.isascii():
+            table[code] = base.lower()
+    return table
+
+
+_FOLD = _fold_table()
+
+
 def fold(text: str) -> str:
-    """The diacritic-free form: marks stripped, "đ" → "d" (what unaccented typing gives)."""
-    decomposed = unicodedata.normalize("NFD", normalize(text)).replace("đ", "d")
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """The diacritic-free form: marks stripped, "đ" → "d" (what unaccented typing gives).
+
+    A translation table instead of NFD + filtering: the indexer folds millions of
+    characters per build.
+    """
+    folded = nfc(text).lower().translate(_FOLD)
+    if not folded.isascii():
+        # Rare leftovers (combining marks NFC could not compose): strip them the slow way.
+        decomposed = unicodedata.normalize("NFD", folded)
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACE.sub(" ", folded).strip()
 
 
 def has_diacritics(text: str) -> bool:
