@@ -33,7 +33,10 @@ class AccentRestorer:
         bi: dict[str, Counter[str]] = {}
         for text in texts:
             words = _TOKEN.findall(normalize(text))
-            folded = [fold(w) for w in words]
+            # Folding maps letter to letter, so the folded text splits into the same words.
+            folded = _TOKEN.findall(fold(" ".join(words)))
+            if len(folded) != len(words):
+                folded = [fold(w) for w in words]
             for word, key in zip(words, folded, strict=True):
                 uni.setdefault(key, Counter())[word] += 1
             for i in range(len(words) - 1):
@@ -48,7 +51,7 @@ class AccentRestorer:
         """The query with diacritics restored where the vocabulary knows the words."""
         words = _TOKEN.findall(normalize(query))
         out = list(words)
-        folded = [fold(w) for w in words]
+        folded = [fold(w) for w in words]  # short: a query has a few dozen words
         covered = [False] * len(words)
         for i in range(len(words) - 1):
             pair = self._bigrams.get(f"{folded[i]} {folded[i + 1]}")
