@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import click
 
+from bot.app import Assistant, build_assistant
+from bot.engine import texts
+from bot.engine.model import Question
 from indexer.cli import eval_, index, search
+from indexer.store import GenerationError
 from knowledge.cli import kb
 
 
@@ -24,6 +31,81 @@ main.add_command(kb)
 main.add_command(index)
 main.add_command(search)
 main.add_command(eval_)
+
+
+def _ask_line(assistant: Assistant, line: str) -> str:
+    text, session = line, "cli"
+    if line.startswith("{"):
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict) and "question" in obj:
+            text, session = str(obj["question"]), str(obj.get("session") or "cli")
+    answer = assistant.engine.answer(Question(text=text, channel="cli", user_id=session))
+    return json.dumps(answer.as_dict(), ensure_ascii=False)
+
+
+@main.command()
+@click.argument("question")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object; with QUESTION '-', one question per stdin line.",
+)
+def ask(question: str, as_json: bool) -> None:
+    """Ask the assistant one question (or many, with '-').
+
+    \b
+    Examples:
+      tthc ask "Đăng ký thường trú nộp online thì lệ phí bao nhiêu?"
+      tthc ask "lam lai cccd o dau" --json
+      printf '{"question": "khai sinh", "session": "a"}\\n{"question": "1", "session": "a"}\\n' \\
+        | tthc ask --json -
+    """
+    assistant = _assistant()
+    try:
+        if question == "-":
+            for line in sys.stdin:
+                if line.strip():
+                    click.echo(_ask_line(assistant, line.strip()))
+            return
+        if as_json:
+            click.echo(_ask_line(assistant, question))
+            return
+        answer = assistant.engine.answer(Question(text=question, channel="cli"))
+        click.echo(answer.text)
+    finally:
+        assistant.close()
+
+
+@main.command()
+def chat() -> None:
+    """Talk to the assistant in the terminal (Ctrl-D or "thoát" to leave)."""
+    assistant = _assistant()
+    click.echo(texts.WELCOME)
+    try:
+        while True:
+            try:
+                line = input("> ").strip()
+            except EOFError:
+                break
+            if line.lower() in {"thoát", "thoat", "exit", "quit"}:
+                break
+            if line:
+                click.echo(assistant.engine.answer(Question(text=line, channel="console")).text)
+                click.echo()
+    finally:
+        assistant.close()
+
+
+def _assistant() -> Assistant:
+    try:
+        return build_assistant()
+    except GenerationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

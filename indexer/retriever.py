@@ -54,6 +54,9 @@ class SearchHit:
     score: float
     field: str = ""
     sources: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: The record's best raw score per list (cosine for dense, BM25 for keyword lists):
+    #: what the answer engine calibrates its confidence on.
+    raw: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class Retriever(Protocol):
@@ -86,6 +89,8 @@ class _Generation:
         self.titles = [row[5] for row in table]
         self.fields = [row[6] for row in table]
         self.pos_of_sid = {int(row[2]): int(row[0]) for row in table}
+        # One boolean mask per kind, computed once: filtering must cost nothing per query.
+        self._kind_masks = {str(k): self.kinds == k for k in set(self.kinds.tolist())}
         self.dense = DenseIndex.load(folder / DENSE)
         folded = folder / DENSE_FOLDED
         self.dense_folded = DenseIndex.load(folded) if folded.is_file() else None
@@ -95,6 +100,14 @@ class _Generation:
             folder / KEYWORD_TITLES, size=len(self.title_positions)
         )
         self.accents = AccentRestorer.load(folder / ACCENTS)
+
+    def kind_mask(self, kinds: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which chunks belong to one of ``kinds``."""
+        mask = np.zeros(len(self.kinds), dtype=bool)
+        for kind in kinds:
+            if kind in self._kind_masks:
+                mask |= self._kind_masks[kind]
+        return mask
 
 
 class HybridRetriever:
@@ -161,8 +174,8 @@ class HybridRetriever:
     ) -> list[SearchHit]:
         """The ``k`` best records for ``query``, optionally only of some ``kinds``."""
         gen = self.generation()
-        allowed = None if not kinds else np.isin(gen.kinds, list(kinds))
-        lists: dict[str, list[int]] = {}
+        allowed = None if not kinds else gen.kind_mask(kinds)
+        lists: dict[str, list[tuple[int, float]]] = {}
         accented = has_diacritics(query)
         if "dense" in self.modes:
             # The model reads accented Vietnamese far better than folded text: put the
@@ -177,34 +190,46 @@ class HybridRetriever:
                     self._dense_positions(gen, gen.dense_folded, folded_vector), allowed
                 )
         if "keyword" in self.modes:
-            top, _ = gen.keyword.search(query, self._glossary, self._depth * 4)
-            lists["keyword"] = self._filtered([int(p) for p in top], allowed)
-            top, _ = gen.keyword_titles.search(query, self._glossary, self._depth * 4)
+            top, scores = gen.keyword.search(query, self._glossary, self._depth * 4)
+            lists["keyword"] = self._filtered(
+                [(int(p), float(v)) for p, v in zip(top, scores, strict=True)], allowed
+            )
+            top, scores = gen.keyword_titles.search(query, self._glossary, self._depth * 4)
             lists["keyword_titles"] = self._filtered(
-                [int(gen.title_positions[p]) for p in top], allowed
+                [(int(gen.title_positions[p]), float(v)) for p, v in zip(top, scores, strict=True)],
+                allowed,
             )
         return self._fuse(gen, lists, k)
 
     def _dense_positions(
         self, gen: _Generation, index: DenseIndex, vector: npt.NDArray[np.float32]
-    ) -> list[int]:
-        sids, _ = index.search(vector, self._depth * 4)
-        return [gen.pos_of_sid[int(s)] for s in sids if int(s) in gen.pos_of_sid]
+    ) -> list[tuple[int, float]]:
+        sids, scores = index.search(vector, self._depth * 4)
+        return [
+            (gen.pos_of_sid[int(s)], float(v))
+            for s, v in zip(sids, scores, strict=True)
+            if int(s) in gen.pos_of_sid
+        ]
 
     @staticmethod
-    def _filtered(positions: list[int], allowed: npt.NDArray[np.bool_] | None) -> list[int]:
+    def _filtered(
+        positions: list[tuple[int, float]], allowed: npt.NDArray[np.bool_] | None
+    ) -> list[tuple[int, float]]:
         if allowed is None:
             return positions
-        return [p for p in positions if allowed[p]]
+        return [p for p in positions if allowed[p[0]]]
 
-    def _fuse(self, gen: _Generation, lists: dict[str, list[int]], k: int) -> list[SearchHit]:
+    def _fuse(
+        self, gen: _Generation, lists: dict[str, list[tuple[int, float]]], k: int
+    ) -> list[SearchHit]:
         scores: dict[tuple[str, str], float] = {}
         best: dict[tuple[str, str], tuple[float, int]] = {}
         sources: dict[tuple[str, str], dict[str, int]] = {}
+        raw: dict[tuple[str, str], dict[str, float]] = {}
         for name, positions in lists.items():
             rank = 0
             seen: set[tuple[str, str]] = set()
-            for pos in positions:
+            for pos, value in positions:
                 key = (str(gen.kinds[pos]), gen.record_ids[pos])
                 if key in seen:
                     continue
@@ -215,6 +240,7 @@ class HybridRetriever:
                 contribution = 1.0 / (self._rrf_k + rank)
                 scores[key] = scores.get(key, 0.0) + contribution
                 sources.setdefault(key, {})[name] = rank
+                raw.setdefault(key, {})[name] = round(value, 4)
                 if key not in best or contribution > best[key][0]:
                     best[key] = (contribution, pos)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
@@ -226,6 +252,7 @@ class HybridRetriever:
                 score=round(score, 6),
                 field=gen.fields[best[(kind, rid)][1]],
                 sources=sources[(kind, rid)],
+                raw=raw[(kind, rid)],
             )
             for (kind, rid), score in ranked
         ]

@@ -246,3 +246,19 @@ class Revision(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=_utcnow, server_default=func.now()
     )
+
+
+class UnansweredQuestion(Base):
+    """Câu hỏi chưa trả lời được: a citizen's question the assistant could not answer.
+
+    Stored already masked (no CCCD or phone numbers) so staff can add what is missing.
+    """
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(Text)
+    best_candidate: Mapped[str] = mapped_column(String(255), default="")

@@ -93,3 +93,45 @@ def engine(db_url: str) -> Iterator[Engine]:
 def factory(engine: Engine) -> sessionmaker[Session]:
     """Session factory on the migrated database."""
     return make_session_factory(engine)
+
+
+#: Real files for a small knowledge base: the typed details (502 procedures), the FAQ,
+#: hotlines and two plans.
+SMALL_KB = [
+    DATA_DIR / "dvcqg_opengov_crawl" / "details.jsonl.gz",
+    DATA_DIR / "moh_dvc_faq" / "faq_pairs.jsonl.gz",
+    DATA_DIR / "hotlines" / "hotlines.csv",
+    DATA_DIR / "seeds" / "000_18ac861e3429d323.txt",
+    DATA_DIR / "seeds" / "002_ea4846b3744c1f6a.txt",
+]
+
+
+def run_tthc(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """Run the real console entry point in a subprocess; fail the test on a non-zero exit."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def small_real_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment of a data dir holding :data:`SMALL_KB` indexed with the real model."""
+    import json
+
+    data_dir = tmp_path_factory.mktemp("real-small")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
+    env["TTHC_DATA_DIR"] = str(data_dir)
+    run_tthc(env, "kb", "import", *map(str, SMALL_KB), "--json")
+    report = json.loads(run_tthc(env, "index", "build", "--json"))
+    assert report["embedded"] == report["dense_vectors"] > 1000
+    return env

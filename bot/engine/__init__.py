@@ -1,0 +1,1 @@
+"""The channel-neutral answer engine: a Question in, an Answer out."""

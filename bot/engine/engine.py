@@ -1,0 +1,345 @@
+"""The answer engine: reads the intent, searches, decides, composes. Never raises for
+"no match": every path ends in an :class:`Answer` with a status."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine import texts
+from bot.engine.composer import (
+    compose_faq,
+    compose_hotlines,
+    compose_plan,
+    compose_procedure,
+    online_service,
+)
+from bot.engine.conversation import ConversationState, ConversationStore
+from bot.engine.intents import (
+    content_words,
+    fold,
+    has_admin_words,
+    parse_choice,
+    read_intent,
+)
+from bot.engine.masking import mask_personal_data
+from bot.engine.model import (
+    Answer,
+    Aspect,
+    Candidate,
+    Choice,
+    Citation,
+    KnowledgeSearch,
+    Question,
+    QuestionLog,
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When the best hit is trusted. Calibrated on ``eval/answers_dev.jsonl`` (README).
+
+    A hit is trusted when its dense cosine reaches ``dense`` and a keyword list also
+    found it, or when its title matched strongly (BM25 ``title``) on its own.
+    """
+
+    dense: float = 0.85
+    dense_alone: float = 0.89
+    title: float = 12.0
+    clarify_ratio: float = 0.93
+    clarify_max_words: int = 4
+
+
+class AnswerEngine:
+    """Channel-neutral: a :class:`Question` in, an :class:`Answer` out."""
+
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeSearch,
+        conversations: ConversationStore,
+        log: QuestionLog | None = None,
+        thresholds: Thresholds | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._knowledge = knowledge
+        self._conversations = conversations
+        self._log = log
+        self._thresholds = thresholds or Thresholds()
+        self._clock = clock
+
+    # ------------------------------------------------------------------ entry
+
+    def answer(self, question: Question) -> Answer:
+        """Answer one message, continuing the (channel, user) conversation."""
+        started = self._clock()
+        masked = mask_personal_data(question.text.strip())
+        state = self._conversations.load(question.channel, question.user_id)
+        answer = self._answer(masked, question, state)
+        answer.latency_ms = (self._clock() - started) * 1000
+        self._conversations.save(question.channel, question.user_id, state)
+        if answer.status in ("no_answer", "handoff") and self._log is not None:
+            best = answer.candidates[0].id if answer.candidates else ""
+            self._log.unanswered(
+                question=masked, channel=question.channel, status=answer.status, best=best
+            )
+        return answer
+
+    def _answer(self, text: str, question: Question, state: ConversationState) -> Answer:
+        intent = read_intent(text)
+        if state.pending_choices:
+            choice = parse_choice(text, state.pending_choices)
+            pending_aspect = state.pending_aspect
+            state.pending_choices, state.pending_aspect = [], None
+            if choice is not None:
+                return self._about(
+                    text,
+                    choice.kind,
+                    choice.id,
+                    pending_aspect or intent.aspect,
+                    state,
+                    candidates=[],
+                    prefer_online=intent.mentions_online,
+                )
+        if intent.kind == "smalltalk":
+            reply = {"thanks": texts.THANKS, "who": texts.WHO_AM_I}.get(
+                intent.smalltalk, texts.WELCOME
+            )
+            return Answer(question=text, status="smalltalk", text=reply)
+        if intent.kind == "handoff":
+            return Answer(
+                question=text,
+                status="handoff",
+                text="\n".join([texts.HANDOFF, self._hotline_text(text)]),
+            )
+        if intent.kind == "online_levels":
+            return Answer(
+                question=text, status="answered", text=texts.ONLINE_LEVELS, aspect="online"
+            )
+        if intent.kind == "out_of_scope":
+            return Answer(question=text, status="out_of_scope", text=texts.OUT_OF_SCOPE)
+        if intent.kind == "hotline":
+            return self._hotline(text)
+        if intent.kind == "dossier_status":
+            return Answer(question=text, status="no_answer", text=texts.DOSSIER_STATUS)
+        if state.topic_id and self._is_follow_up(text, intent.aspect):
+            return self._about(
+                text,
+                state.topic_kind,
+                state.topic_id,
+                intent.aspect,
+                state,
+                candidates=[],
+                prefer_online=intent.mentions_online,
+            )
+        return self._search_and_answer(text, intent.aspect, intent.mentions_online, state)
+
+    # --------------------------------------------------------------- decisions
+
+    @staticmethod
+    def _is_follow_up(text: str, aspect: Aspect | None) -> bool:
+        """ "lệ phí bao nhiêu?", "còn giấy tờ?": an aspect and (almost) nothing else."""
+        words = content_words(text)
+        return (aspect is not None and len(words) <= 1) or (not words and len(text) < 40)
+
+    def _trusted(self, hit: Any) -> bool:
+        raw = hit.raw
+        dense = raw.get("dense", 0.0)
+        keyword = "keyword" in raw or "keyword_titles" in raw
+        t = self._thresholds
+        return (
+            (dense >= t.dense and keyword)
+            or dense >= t.dense_alone
+            or raw.get("keyword_titles", 0.0) >= t.title
+        )
+
+    def _search_and_answer(
+        self, text: str, aspect: Aspect | None, prefer_online: bool, state: ConversationState
+    ) -> Answer:
+        hits = self._knowledge.search(text, k=10)
+        candidates = [Candidate(h.kind, h.id, h.title, h.score) for h in hits]
+        if not hits or not self._trusted(hits[0]):
+            if not has_admin_words(text):
+                return Answer(
+                    question=text,
+                    status="out_of_scope",
+                    text=texts.OUT_OF_SCOPE,
+                    candidates=candidates,
+                    aspect=aspect,
+                )
+            reply = "\n".join([texts.NO_ANSWER, self._hotline_text(text)])
+            return Answer(
+                question=text, status="no_answer", text=reply, candidates=candidates, aspect=aspect
+            )
+        exact = self._exact_title(text, hits)
+        if exact is not None:
+            return self._about(
+                text,
+                exact.kind,
+                exact.id,
+                aspect,
+                state,
+                candidates=candidates,
+                prefer_online=prefer_online,
+                matched_field=exact.field,
+            )
+        close = self._close_procedures(text, hits) if aspect is None else []
+        if len(close) >= 2:
+            choices = [Choice(i, h.title, h.kind, h.id) for i, h in enumerate(close, start=1)]
+            state.pending_choices, state.pending_aspect = choices, aspect
+            lines = [texts.CLARIFY, *(f"{c.number}. {c.label}" for c in choices)]
+            return Answer(
+                question=text,
+                status="clarify",
+                text="\n".join(lines),
+                candidates=candidates,
+                choices=choices,
+                aspect=aspect,
+            )
+        best = hits[0]
+        return self._about(
+            text,
+            best.kind,
+            best.id,
+            aspect,
+            state,
+            candidates=candidates,
+            prefer_online=prefer_online,
+            matched_field=best.field,
+        )
+
+    @staticmethod
+    def _exact_title(text: str, hits: list[Any]) -> Any | None:
+        """A candidate whose name is exactly what was typed ("đăng ký thường trú")."""
+        typed = " ".join(content_words(text))
+        for hit in hits[:5]:
+            name = fold(hit.title).removeprefix("thu tuc ")
+            if typed and name == typed:
+                return hit
+        return None
+
+    def _close_procedures(self, text: str, hits: list[Any]) -> list[Any]:
+        """Near-tied procedures with different names, for a short, vague question."""
+        t = self._thresholds
+        if len(content_words(text)) > t.clarify_max_words or hits[0].kind != "procedure":
+            return []
+        close, names = [], set()
+        for hit in hits[:6]:
+            if hit.kind != "procedure" or hit.score < hits[0].score * t.clarify_ratio:
+                continue
+            name = fold(hit.title)
+            if name not in names:
+                names.add(name)
+                close.append(hit)
+        return close[:4]
+
+    # ---------------------------------------------------------------- answers
+
+    def _about(
+        self,
+        text: str,
+        kind: str,
+        record_id: str,
+        aspect: Aspect | None,
+        state: ConversationState,
+        *,
+        candidates: list[Candidate],
+        prefer_online: bool = False,
+        matched_field: str = "",
+    ) -> Answer:
+        record = self._knowledge.record(kind, record_id)
+        if record is None:  # the index moved on and the record was retired
+            state.topic_kind = state.topic_id = ""
+            return Answer(
+                question=text,
+                status="no_answer",
+                text="\n".join([texts.NO_ANSWER, texts.ONE_STOP]),
+                candidates=candidates,
+            )
+        service = None
+        if kind == "procedure":
+            if aspect is None and prefer_online:
+                aspect = "online"
+            body = compose_procedure(record, aspect, prefer_online=prefer_online)
+            url = record.get("portal_url") or None
+            title = record["name"]
+            service = online_service(record)
+            state.topic_kind, state.topic_id, state.topic_title = kind, record_id, title
+        elif kind == "faq":
+            body, url, title = (
+                compose_faq(record),
+                record.get("source_url") or None,
+                record["question"],
+            )
+        elif kind == "plan":
+            body, url, title = compose_plan(record, matched_field), None, record["title"]
+        else:
+            body, url, title = compose_hotlines([record]), None, record["name"]
+        if not candidates:
+            candidates = [Candidate(kind, record_id, title, 1.0)]
+        return Answer(
+            question=text,
+            status="answered",
+            text=body,
+            candidates=candidates,
+            citations=[Citation(kind, record_id, title, url)],
+            online_service=service,
+            aspect=aspect,
+        )
+
+    def _hotline_records(self, text: str) -> list[dict[str, Any]]:
+        hits = self._knowledge.search(text, k=5, kinds=["hotline"])
+        wanted = set(content_words(text)) - {
+            "so",
+            "dien",
+            "thoai",
+            "duong",
+            "day",
+            "nong",
+            "hotline",
+            "sdt",
+            "tong",
+            "dai",
+            "lien",
+            "he",
+        }
+        found = []
+        for hit in hits:
+            record = self._knowledge.record("hotline", hit.id)
+            if record is None:
+                continue
+            # A line of one province must not answer for another: its area must be named.
+            area = set(fold(record.get("area", "")).split())
+            name = set(fold(record["name"]).split())
+            if area and not area <= wanted:
+                continue
+            if wanted and len(wanted & (name | area)) >= max(1, min(2, len(wanted))):
+                found.append(record)
+        return found
+
+    def _hotline_text(self, text: str) -> str:
+        records = self._hotline_records(text)
+        return compose_hotlines(records) if records else texts.ONE_STOP
+
+    def _hotline(self, text: str) -> Answer:
+        records = self._hotline_records(text)
+        if not records:
+            return Answer(
+                question=text,
+                status="no_answer",
+                text="\n".join([texts.HOTLINE_NONE, texts.ONE_STOP]),
+            )
+        return Answer(
+            question=text,
+            status="answered",
+            text=compose_hotlines(records),
+            candidates=[Candidate("hotline", _hotline_key(r), r["name"], 1.0) for r in records],
+            citations=[Citation("hotline", _hotline_key(r), r["name"], None) for r in records],
+            aspect="hotline",
+        )
+
+
+def _hotline_key(record: dict[str, Any]) -> str:
+    return f"{record['scope']}|{record.get('area', '')}|{record['name']}"

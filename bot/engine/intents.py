@@ -1,0 +1,201 @@
+"""What kind of message this is, read from words (folded, so accents do not matter).
+
+Rules rather than a model: every decision here must be explainable to the staff who
+tune it, and the word lists are plain data at the top of the module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.engine.model import Aspect, Choice
+
+_FOLD = {ord("đ"): "d", ord("Đ"): "d"}
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritic-free, single-spaced words (own copy: no indexer import)."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_FOLD).lower())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.findall(r"[0-9a-z]+", stripped))
+
+
+def _has(folded: str, phrases: tuple[str, ...]) -> bool:
+    padded = f" {folded} "
+    return any(f" {p} " in padded for p in phrases)
+
+
+# fmt: off
+GREETINGS = ("xin chao", "chao ban", "chao ad", "hello", "hi", "alo", "start", "chao",
+             "tam biet", "bye", "hen gap lai")
+HELP = ("help", "huong dan su dung", "ban lam duoc gi", "tro giup")
+THANKS = ("cam on", "thanks", "thank you", "tks", "cam on nhieu")
+WHO = ("ban la ai", "ban la gi", "may la ai", "ban la nguoi hay may", "ban la nguoi that",
+       "ban la bot", "ban la may")
+HANDOFF = ("gap can bo", "noi chuyen voi nguoi", "tu van vien", "human", "gap nhan vien",
+           "chuyen cho can bo", "can bo ho tro", "nhan vien ho tro", "nhan vien tu van",
+           "tong dai vien", "noi may", "can bo phu trach", "gap nguoi that", "nguoi that ho tro",
+           "chuyen cho nhan vien")
+HOTLINE = ("so dien thoai", "duong day nong", "hotline", "sdt", "tong dai", "so dt",
+           "dien thoai lien he", "so lien he")
+ONLINE_LEVEL_TERMS = ("muc do 3", "muc do 4", "muc 3", "muc 4", "toan trinh", "mot phan",
+                      "dich vu cong truc tuyen", "dvc truc tuyen", "dvctt")
+DOSSIER_STATUS = ("den dau roi", "xong chua", "tra cuu ho so", "tinh trang ho so",
+                  "ho so cua toi", "bao gio xong", "da duyet chua", "ma ho so")
+DEFINITION = ("la gi", "nghia la", "the nao la", "khac gi", "khac nhau", "la sao", "hieu la")
+
+ASPECTS: tuple[tuple[Aspect, tuple[str, ...]], ...] = (
+    ("fee", ("le phi", "phi", "bao nhieu tien", "het bao nhieu", "mat bao nhieu", "ton bao nhieu",
+             "chi phi", "tien", "mien phi", "nop tien", "bao nhieu")),
+    ("time", ("bao lau", "may ngay", "thoi gian", "thoi han", "bao nhieu ngay", "khi nao co",
+              "mat may", "lau khong", "lau ko", "bao gio co", "may hom")),
+    ("documents", ("giay to", "ho so gom", "thanh phan ho so", "can mang", "can chuan bi",
+                   "mang theo", "can nhung gi", "can gi", "ho so can", "giay to gi",
+                   "chuan bi gi", "mau don", "to khai", "gom nhung gi", "gom nhung j")),
+    ("online", ("online", "truc tuyen", "qua mang", "tren mang", "dich vu cong", "dvc", "onl",
+                "tai nha", "vneid", "cong dich vu")),
+    ("where", ("o dau", "noi nao", "co quan nao", "cho nao", "nop o", "lam o", "den dau",
+               "dia chi", "ai giai quyet", "ai cap")),
+    ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao",
+               "the nao", "ntn", "nhu nao", "huong dan", "cach lam", "ra sao")),
+    ("legal_basis", ("can cu", "luat nao", "nghi dinh", "thong tu", "van ban nao",
+                     "quy dinh nao", "co so phap ly", "phap ly")),
+    ("conditions", ("dieu kien", "yeu cau", "doi tuong nao", "ai duoc", "co duoc khong")),
+    ("result", ("ket qua", "nhan duoc gi", "duoc cap gi")),
+)
+# Order of precedence when several aspects are named: the most specific first.
+_PRIORITY: tuple[Aspect, ...] = ("fee", "time", "documents", "legal_basis", "conditions",
+                                  "result", "where", "online", "steps")
+
+ADMIN = ("thu tuc", "ho so", "giay", "dang ky", "cap", "doi", "lam lai", "nop", "chung nhan",
+         "chung thuc", "xac nhan", "giay phep", "can cuoc", "cccd", "cmnd", "ho chieu",
+         "khai sinh", "ket hon", "khai tu", "thuong tru", "tam tru", "ho khau", "so do", "dat",
+         "nha", "xay dung", "doanh nghiep", "kinh doanh", "thue", "bao hiem", "bhyt", "bhxh",
+         "le phi", "ubnd", "phuong", "xa", "tinh", "co quan", "dich vu cong", "gplx", "bang lai",
+         "lai xe", "xe", "lltp", "ly lich", "thuoc", "y te", "kham benh", "hanh nghe",
+         "ke hoach", "cai cach", "tuyen truyen", "mot cua", "truc tuyen", "mat", "ho tro")
+OFF_TOPIC = ("thoi tiet", "bong da", "world cup", "ca si", "phim", "nau", "mon an", "cong thuc",
+             "nguoi yeu", "crush", "tinh yeu", "bitcoin", "crypto", "tien ao", "gia vang",
+             "chung khoan", "co phieu", "xo so", "lo de", "truyen cuoi", "ke chuyen", "lam tho",
+             "bai hat", "code", "python", "javascript", "lap trinh", "giai toan", "bai tap",
+             "mat khau", "password", "bo qua huong dan", "ignore previous", "system prompt",
+             "game", "khach san", "an gi", "hom nay ngay", "may gio roi", "tu vi", "boi toan",
+             "horoscope", "recipe", "weather", "prompt", "api key", "gioi han nao", "dich sang",
+             "tieng anh", "bai van", "bai toan", "ty so", "du doan", "uong thuoc gi",
+             "nen uong", "nen mua", "eth", "so cccd cua", "dia chi cua ong", "dia chi cua ba",
+             "thong tin ca nhan cua", "co mua khong", "troi mua", "nang nong", "da voi ai")
+# Pronouns, particles and question words that never name a procedure.
+STOP = {"toi", "minh", "em", "anh", "chi", "ban", "a", "ah", "oi", "nhe", "nha", "vay", "the",
+        "thi", "la", "co", "khong", "ko", "k", "duoc", "dc", "con", "cua", "cho", "voi", "va",
+        "hoi", "xin", "muon", "can", "phai", "nao", "gi", "j", "sao", "nhu", "roi", "nua",
+        "them", "ntn", "vui", "long", "giup", "ad", "admin", "neu", "mn", "moi", "nguoi"}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The engine's reading of a message."""
+
+    kind: str  # smalltalk|handoff|hotline|dossier_status|online_levels|out_of_scope|question
+    aspect: Aspect | None = None
+    smalltalk: str = ""
+    mentions_online: bool = False
+
+
+def read_intent(text: str) -> Intent:
+    """Classify a message (before any search)."""
+    folded = fold(text)
+    words = folded.split()
+    aspect = detect_aspect(folded)
+    online = _has(folded, dict(ASPECTS)["online"])
+    if text.strip().startswith("/"):
+        command = folded.split(" ")[0] if folded else ""
+        if command in ("start", "help"):
+            return Intent("smalltalk", smalltalk="greeting")
+        if command == "human":
+            return Intent("handoff")
+    if _has(folded, WHO):
+        return Intent("smalltalk", smalltalk="who")
+    if _has(folded, HANDOFF):
+        return Intent("handoff")
+    gave_number = "[số đã ẩn]" in text  # "sđt tôi 09..." gives a number, asks for none
+    if _has(folded, HOTLINE) and not (
+        gave_number and not _has(folded, ("duong day nong", "hotline", "tong dai"))
+    ):
+        return Intent("hotline", aspect=None)
+    if _has(folded, DOSSIER_STATUS):
+        return Intent("dossier_status")
+    if (
+        _has(folded, ONLINE_LEVEL_TERMS)
+        and _has(folded, DEFINITION)
+        and not _content(folded, ignore=ONLINE_LEVEL_TERMS)
+    ):
+        return Intent("online_levels")
+    if _has(folded, OFF_TOPIC) and not _has(folded, ("thu tuc", "ho so", "giay phep", "dang ky")):
+        return Intent("out_of_scope")
+    if len(words) <= 6:
+        for name, phrases in (
+            ("thanks", THANKS),
+            ("who", WHO),
+            ("greeting", GREETINGS),
+            ("greeting", HELP),
+        ):
+            if _has(folded, phrases) and not _has(folded, ADMIN):
+                return Intent("smalltalk", smalltalk=name)
+    if _has(folded, WHO) or _has(folded, HELP):
+        return Intent("smalltalk", smalltalk="who" if _has(folded, WHO) else "greeting")
+    return Intent("question", aspect=aspect, mentions_online=online)
+
+
+def detect_aspect(folded: str) -> Aspect | None:
+    """Which field of a procedure the question asks about, if any."""
+    found = {name for name, phrases in ASPECTS if _has(folded, phrases)}
+    return next((name for name in _PRIORITY if name in found), None)
+
+
+def has_admin_words(text: str) -> bool:
+    """Does the message use the vocabulary of administrative procedures at all?"""
+    return _has(fold(text), ADMIN)
+
+
+def _content(folded: str, ignore: tuple[str, ...] = ()) -> list[str]:
+    padded = f" {folded} "
+    for _name, phrases in ASPECTS:
+        for phrase in phrases:
+            padded = padded.replace(f" {phrase} ", " ")
+    for phrase in (*ignore, *DEFINITION, "thu tuc", "ho so"):
+        padded = padded.replace(f" {phrase} ", " ")
+    return [w for w in padded.split() if w not in STOP]
+
+
+def content_words(text: str) -> list[str]:
+    """Words that could name a procedure (aspect words, fillers and pronouns removed)."""
+    return _content(fold(text))
+
+
+def parse_choice(text: str, choices: list[Choice]) -> Choice | None:
+    """A reply to a clarification: "2", "số 2", "cái thứ hai", or words of a choice."""
+    folded = fold(text)
+    match = re.fullmatch(r"(?:so |cai |thu tuc |chon |lua chon )?(?:thu )?(\d{1,2})", folded)
+    ordinals = {"mot": 1, "nhat": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5}
+    number = int(match.group(1)) if match else None
+    if number is None:
+        words = folded.split()
+        if (
+            len(words) <= 3
+            and words
+            and words[-1] in ordinals
+            and ("thu" in words or "so" in words or len(words) == 1)
+        ):
+            number = ordinals[words[-1]]
+    if number is not None:
+        return next((c for c in choices if c.number == number), None)
+    wanted = set(content_words(text))
+    if not wanted:
+        return None
+    scored = [(len(wanted & set(fold(c.label).split())), c) for c in choices]
+    best = max(scored, key=lambda s: s[0], default=(0, None))
+    tied = [c for s, c in scored if s == best[0]]
+    return best[1] if best[0] > 0 and len(tied) == 1 else None
