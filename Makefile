@@ -26,6 +26,7 @@ run: $(STAMP)
 	$(BIN)/tthc kb stats
 	$(BIN)/tthc index build
 	$(BIN)/tthc index info
+	$(BIN)/tthc chat
 
 ## Every check and every test.
 test: $(DEV_STAMP) lint unit

@@ -112,7 +112,7 @@ class AnswerEngine:
             return Answer(
                 question=text,
                 status="handoff",
-                text="\n".join([texts.HANDOFF, self._hotline_text(text)]),
+                text="\n".join([texts.HANDOFF, self._hotline_text(text, question.area)]),
             )
         if intent.kind == "online_levels":
             return Answer(
@@ -121,7 +121,7 @@ class AnswerEngine:
         if intent.kind == "out_of_scope":
             return Answer(question=text, status="out_of_scope", text=texts.OUT_OF_SCOPE)
         if intent.kind == "hotline":
-            return self._hotline(text)
+            return self._hotline(text, question.area)
         if intent.kind == "dossier_status":
             return Answer(question=text, status="no_answer", text=texts.DOSSIER_STATUS)
         if state.topic_id and self._is_follow_up(text, intent.aspect):
@@ -134,7 +134,9 @@ class AnswerEngine:
                 candidates=[],
                 prefer_online=intent.mentions_online,
             )
-        return self._search_and_answer(text, intent.aspect, intent.mentions_online, state)
+        return self._search_and_answer(
+            text, intent.aspect, intent.mentions_online, state, area=question.area
+        )
 
     # --------------------------------------------------------------- decisions
 
@@ -156,7 +158,13 @@ class AnswerEngine:
         )
 
     def _search_and_answer(
-        self, text: str, aspect: Aspect | None, prefer_online: bool, state: ConversationState
+        self,
+        text: str,
+        aspect: Aspect | None,
+        prefer_online: bool,
+        state: ConversationState,
+        *,
+        area: str = "",
     ) -> Answer:
         hits = self._knowledge.search(text, k=10)
         candidates = [Candidate(h.kind, h.id, h.title, h.score) for h in hits]
@@ -169,7 +177,7 @@ class AnswerEngine:
                     candidates=candidates,
                     aspect=aspect,
                 )
-            reply = "\n".join([texts.NO_ANSWER, self._hotline_text(text)])
+            reply = "\n".join([texts.NO_ANSWER, self._hotline_text(text, area)])
             return Answer(
                 question=text, status="no_answer", text=reply, candidates=candidates, aspect=aspect
             )
@@ -289,7 +297,9 @@ class AnswerEngine:
             aspect=aspect,
         )
 
-    def _hotline_records(self, text: str) -> list[dict[str, Any]]:
+    def _hotline_records(self, text: str, area: str = "") -> list[dict[str, Any]]:
+        """Hotlines the question (or the user's known area) points at."""
+        text = f"{text} {area}".strip()
         hits = self._knowledge.search(text, k=5, kinds=["hotline"])
         wanted = set(content_words(text)) - {
             "so",
@@ -311,20 +321,20 @@ class AnswerEngine:
             if record is None:
                 continue
             # A line of one province must not answer for another: its area must be named.
-            area = set(fold(record.get("area", "")).split())
+            line_area = set(fold(record.get("area", "")).split())
             name = set(fold(record["name"]).split())
-            if area and not area <= wanted:
+            if line_area and not line_area <= wanted:
                 continue
-            if wanted and len(wanted & (name | area)) >= max(1, min(2, len(wanted))):
+            if wanted and len(wanted & (name | line_area)) >= max(1, min(2, len(wanted))):
                 found.append(record)
         return found
 
-    def _hotline_text(self, text: str) -> str:
-        records = self._hotline_records(text)
+    def _hotline_text(self, text: str, area: str = "") -> str:
+        records = self._hotline_records(text, area)
         return compose_hotlines(records) if records else texts.ONE_STOP
 
-    def _hotline(self, text: str) -> Answer:
-        records = self._hotline_records(text)
+    def _hotline(self, text: str, area: str = "") -> Answer:
+        records = self._hotline_records(text, area)
         if not records:
             return Answer(
                 question=text,

@@ -174,3 +174,17 @@ def test_ask_json_lines_contract(small_real_env: dict[str, str]) -> None:
         )
     )
     assert one["online_service"]["level"] == "một phần"
+
+
+def test_known_area_finds_its_hotline(setup: Any) -> None:
+    engine, _, _ = setup
+    answer = engine.answer(
+        Question(text="cho tôi số đường dây nóng", channel="test", user_id="area", area="Lai Châu")
+    )
+    assert answer.status == "answered" and "02133.796.888" in answer.text
+
+
+def test_chat_in_the_terminal(small_real_env: dict[str, str]) -> None:
+    out = run_tthc(small_real_env, "chat", stdin="đăng ký thường trú\nlệ phí bao nhiêu?\nthoát\n")
+    assert texts.WELCOME.splitlines()[0] in out
+    assert "Thủ tục: Đăng ký thường trú (mã 1.004222)" in out and "20.000 đồng" in out
