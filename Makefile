@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/tthc kb stats
 	$(BIN)/tthc index build
 	$(BIN)/tthc index info
-	$(BIN)/tthc chat
+	$(BIN)/tthc serve
 
 ## Every check and every test.
 test: $(DEV_STAMP) lint unit

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.db import transaction
-from knowledge.models import UnansweredQuestion
+from knowledge.models import AnswerFeedback, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +32,17 @@ class SqlQuestionLog:
                 )
         except Exception:  # the citizen still gets an answer; the log gets the traceback
             logger.exception("could not record an unanswered question")
+
+
+class SqlFeedbackSink:
+    """Writes 👍/👎 feedback to the knowledge database."""
+
+    def __init__(self, *, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+
+    def record(self, *, channel: str, answer_id: str, value: str, cited: str) -> None:
+        """Store one feedback row."""
+        with transaction(self._factory) as session:
+            session.add(
+                AnswerFeedback(channel=channel, answer_id=answer_id, value=value, cited=cited)
+            )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
-from bot.analytics import SqlQuestionLog
+from bot.analytics import SqlFeedbackSink, SqlQuestionLog
 from bot.engine.conversation import InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
-from bot.settings import BotSettings
+from bot.ratelimit import RateLimiter
+from bot.settings import BotSettings, ServerSettings
+from bot.web import create_app
 from indexer.components import make_retriever
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
@@ -45,3 +48,22 @@ def build_assistant() -> Assistant:
         log=SqlQuestionLog(factory=make_session_factory(database)),
     )
     return Assistant(engine=engine, retriever=retriever, database=database)
+
+
+def build_web_app(assistant: Assistant, settings: ServerSettings) -> Starlette:
+    """The ASGI app over an assistant: web chat, its API, health and readiness."""
+
+    def ready() -> dict[str, object] | None:
+        manifest = assistant.retriever.manifest
+        return {
+            "model_id": manifest.model_id,
+            "created_at": manifest.created_at,
+            "knowledge_revision": manifest.knowledge_revision,
+        }
+
+    return create_app(
+        engine=assistant.engine,
+        feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),
+        ready=ready,
+        limiter=RateLimiter(limit=settings.rate_limit_per_minute, window=60.0),
+    )

@@ -7,9 +7,10 @@ import sys
 
 import click
 
-from bot.app import Assistant, build_assistant
+from bot.app import Assistant, build_assistant, build_web_app
 from bot.engine import texts
 from bot.engine.model import Question
+from bot.settings import ServerSettings
 from indexer.cli import eval_, index, search
 from indexer.store import GenerationError
 from knowledge.cli import kb
@@ -96,6 +97,30 @@ def chat() -> None:
             if line:
                 click.echo(assistant.engine.answer(Question(text=line, channel="console")).text)
                 click.echo()
+    finally:
+        assistant.close()
+
+
+@main.command()
+@click.option("--host", default=None, help="Listen address (default $TTHC_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default $TTHC_PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the assistant's web server: web chat at /, its API, /healthz and /readyz.
+
+    \b
+    Examples:
+      tthc serve
+      TTHC_HOST=0.0.0.0 TTHC_PORT=8080 tthc serve
+    """
+    import uvicorn
+
+    settings = ServerSettings()
+    assistant = _assistant()
+    app = build_web_app(assistant, settings)
+    listen_host, listen_port = host or settings.host, port or settings.port
+    click.echo(f"Trợ lý TTHC: http://{listen_host}:{listen_port}/ (Ctrl-C để dừng)", err=True)
+    try:
+        uvicorn.run(app, host=listen_host, port=listen_port, log_level="warning")
     finally:
         assistant.close()
 

@@ -12,3 +12,14 @@ class BotSettings(BaseSettings):
 
     #: Seconds of silence after which a conversation (topic, pending choice) is forgotten.
     conversation_ttl_seconds: int = 1800
+
+
+class ServerSettings(BaseSettings):
+    """Where ``tthc serve`` listens (``TTHC_HOST``, ``TTHC_PORT``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Messages one user may send per minute before getting the polite "slow down".
+    rate_limit_per_minute: int = 12

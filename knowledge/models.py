@@ -262,3 +262,16 @@ class UnansweredQuestion(Base):
     status: Mapped[str] = mapped_column(String(16))
     question: Mapped[str] = mapped_column(Text)
     best_candidate: Mapped[str] = mapped_column(String(255), default="")
+
+
+class AnswerFeedback(Base):
+    """Phản hồi: a citizen's 👍/👎 on one answer, with what the answer cited."""
+
+    __tablename__ = "answer_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    channel: Mapped[str] = mapped_column(String(32))
+    answer_id: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[str] = mapped_column(String(8))
+    cited: Mapped[str] = mapped_column(String(255), default="")

@@ -63,7 +63,9 @@ def _fee_lines(record: dict[str, Any], prefer_online: bool) -> list[str]:
             continue
         for fee in fees:
             kind = (
-                f"{fee['kind'].lower()} " if fee.get("kind") and fee["kind"] != "Miễn phí" else ""
+                f"{fee['kind'].lower()} "
+                if fee.get("kind") and fee["kind"] != "Miễn phí" and fee.get("amount_vnd") != 0
+                else ""
             )
             amount = fee.get("amount_vnd")
             value = money(amount) if amount is not None else texts.FEE_UNKNOWN

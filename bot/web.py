@@ -1,0 +1,161 @@
+"""The one ASGI app: web chat page and widget, its JSON API, health and readiness.
+
+Webhook channels (Telegram, Zalo, Messenger) mount here too as they are added. The
+engine runs in a worker thread (``asyncio.to_thread``) so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from importlib import resources
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from bot.engine import texts
+from bot.engine.engine import AnswerEngine
+from bot.engine.model import Question
+from bot.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+MAX_MESSAGE = 2000
+
+
+class FeedbackSink(Protocol):
+    """Stores a citizen's 👍/👎 on an answer."""
+
+    def record(self, *, channel: str, answer_id: str, value: str, cited: str) -> None: ...
+
+
+def _asset(name: str) -> str:
+    return resources.files("bot.webchat").joinpath(name).read_text("utf-8")
+
+
+def _bad(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_app(
+    *,
+    engine: AnswerEngine,
+    feedback: FeedbackSink,
+    ready: Callable[[], dict[str, Any] | None],
+    limiter: RateLimiter | None = None,
+) -> Starlette:
+    """Build the ASGI app around an engine (composition happens in ``bot.app``)."""
+    page, widget = _asset("index.html"), _asset("widget.js")
+    limiter = limiter or RateLimiter()
+    cited_by_answer: OrderedDict[str, str] = OrderedDict()
+
+    async def index(_: Request) -> Response:
+        return HTMLResponse(page)
+
+    async def widget_js(_: Request) -> Response:
+        return Response(widget, media_type="application/javascript; charset=utf-8")
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            info = await asyncio.to_thread(ready)
+        except Exception:  # not loaded yet, or the index folder is broken
+            logger.warning("index generation not ready", exc_info=True)
+            info = None
+        if info is None:
+            return JSONResponse({"status": "not ready"}, status_code=503)
+        return JSONResponse({"status": "ready", **info})
+
+    async def chat(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _bad("invalid JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+            return _bad("'message' (string) is required")
+        message = body["message"].strip()
+        client = request.client.host if request.client else "anonymous"
+        session = str(body.get("session_id") or "")[:64] or client
+        if not message:
+            return _bad("'message' is empty")
+        if len(message) > MAX_MESSAGE:
+            return _bad(f"'message' is longer than {MAX_MESSAGE} characters", 413)
+        if not limiter.allow(f"web:{session}"):
+            return JSONResponse(
+                {
+                    "status": "rate_limited",
+                    "text": texts.RATE_LIMITED,
+                    "choices": [],
+                    "online_service": None,
+                    "citations": [],
+                },
+                status_code=429,
+            )
+        try:
+            answer = await asyncio.to_thread(
+                engine.answer, Question(text=message, channel="web", user_id=session)
+            )
+        except Exception:  # the citizen gets the apology; the log gets the traceback
+            logger.exception("web chat answer failed")
+            return JSONResponse(
+                {
+                    "status": "error",
+                    "text": texts.APOLOGY,
+                    "choices": [],
+                    "online_service": None,
+                    "citations": [],
+                }
+            )
+        answer_id = uuid.uuid4().hex
+        cited_by_answer[answer_id] = ",".join(c.id for c in answer.citations)[:255]
+        while len(cited_by_answer) > 10_000:
+            cited_by_answer.popitem(last=False)
+        data = answer.as_dict()
+        return JSONResponse(
+            {
+                "answer_id": answer_id,
+                "status": data["status"],
+                "text": data["text"],
+                "choices": [{"number": c["number"], "label": c["label"]} for c in data["choices"]],
+                "online_service": data["online_service"],
+                "citations": data["citations"],
+            }
+        )
+
+    async def feedback_endpoint(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _bad("invalid JSON")
+        if not isinstance(body, dict) or body.get("value") not in ("up", "down"):
+            return _bad("'value' must be 'up' or 'down'")
+        answer_id = str(body.get("answer_id") or "")
+        if answer_id not in cited_by_answer:
+            return _bad("unknown 'answer_id'", 404)
+        await asyncio.to_thread(
+            feedback.record,
+            channel="web",
+            answer_id=answer_id,
+            value=body["value"],
+            cited=cited_by_answer[answer_id],
+        )
+        return Response(status_code=204)
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/widget.js", widget_js),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/api/chat", chat, methods=["POST"]),
+            Route("/api/feedback", feedback_endpoint, methods=["POST"]),
+        ]
+    )

@@ -1,0 +1,219 @@
+"""The web app for real: ASGI in-process for the API contract, uvicorn + Chromium for the page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+
+from bot.app import Assistant, build_assistant, build_web_app
+from bot.engine import texts
+from bot.settings import ServerSettings
+from knowledge.db import make_session_factory, transaction
+from knowledge.models import AnswerFeedback
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: CI sets this so a missing browser fails instead of skipping.
+BROWSER_REQUIRED = os.environ.get("TTHC_TEST_BROWSER_REQUIRED") == "1"
+
+
+@pytest.fixture
+def assistant(
+    small_real_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Assistant]:
+    monkeypatch.setenv("TTHC_DATA_DIR", small_real_env["TTHC_DATA_DIR"])
+    built = build_assistant()
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def app(assistant: Assistant) -> Starlette:
+    return build_web_app(assistant, ServerSettings(rate_limit_per_minute=5))
+
+
+def call(app: Starlette, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, path, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_health_and_readiness(app: Starlette) -> None:
+    assert call(app, "GET", "/healthz").json() == {"status": "ok"}
+    ready = call(app, "GET", "/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["model_id"].startswith("intfloat/multilingual-e5-small")
+
+
+def test_not_ready_without_an_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, assistant: Assistant
+) -> None:
+    from bot.web import create_app
+
+    def ready() -> dict[str, Any] | None:
+        raise FileNotFoundError("no generation")
+
+    app = create_app(
+        engine=assistant.engine,
+        feedback=None,  # type: ignore[arg-type]
+        ready=ready,
+    )
+    assert call(app, "GET", "/readyz").status_code == 503
+
+
+def test_page_and_widget(app: Starlette) -> None:
+    page = call(app, "GET", "/")
+    assert page.status_code == 200 and "Trợ lý thủ tục hành chính" in page.text
+    widget = call(app, "GET", "/widget.js")
+    assert widget.headers["content-type"].startswith("application/javascript")
+    assert "iframe" in widget.text
+
+
+def test_chat_answers_and_feedback_is_stored(app: Starlette, assistant: Assistant) -> None:
+    reply = call(
+        app,
+        "POST",
+        "/api/chat",
+        json={"message": "Đăng ký thường trú nộp online thì lệ phí bao nhiêu?", "session_id": "w1"},
+    )
+    data = reply.json()
+    assert reply.status_code == 200 and data["status"] == "answered"
+    assert "10.000 đồng" in data["text"] and data["online_service"]["level"] == "một phần"
+    assert data["citations"][0]["id"] == "1.004222"
+    assert (
+        call(
+            app, "POST", "/api/feedback", json={"answer_id": data["answer_id"], "value": "up"}
+        ).status_code
+        == 204
+    )
+    with transaction(make_session_factory(assistant.database)) as session:
+        row = session.scalars(
+            select(AnswerFeedback).where(AnswerFeedback.answer_id == data["answer_id"])
+        ).one()
+        assert (row.value, row.cited, row.channel) == ("up", "1.004222", "web")
+
+
+def _feedback_rows(assistant: Assistant) -> int:
+    with transaction(make_session_factory(assistant.database)) as session:
+        return session.scalar(select(func.count()).select_from(AnswerFeedback)) or 0
+
+
+def test_bad_input_gets_4xx_and_no_answer(app: Starlette, assistant: Assistant) -> None:
+    before = _feedback_rows(assistant)
+    assert call(app, "POST", "/api/chat", content=b"{not json").status_code == 400
+    assert call(app, "POST", "/api/chat", json={"nope": 1}).status_code == 400
+    assert call(app, "POST", "/api/chat", json={"message": "   "}).status_code == 400
+    assert call(app, "POST", "/api/chat", json={"message": "x" * 2001}).status_code == 413
+    assert (
+        call(app, "POST", "/api/feedback", json={"answer_id": "x", "value": "meh"}).status_code
+        == 400
+    )
+    assert (
+        call(app, "POST", "/api/feedback", json={"answer_id": "x", "value": "up"}).status_code
+        == 404
+    )
+    assert call(app, "GET", "/api/chat").status_code == 405
+    assert _feedback_rows(assistant) == before
+
+
+def test_rate_limit_is_polite(app: Starlette) -> None:
+    codes = [
+        call(app, "POST", "/api/chat", json={"message": "xin chào", "session_id": "spam"})
+        for _ in range(6)
+    ]
+    assert [c.status_code for c in codes[:5]] == [200] * 5
+    assert codes[5].status_code == 429 and codes[5].json()["text"] == texts.RATE_LIMITED
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(app: Starlette) -> Iterator[str]:
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert instance.started
+    yield f"http://127.0.0.1:{port}/"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_web_chat_in_headless_chromium(server: str) -> None:
+    if not Path(CHROMIUM).exists():
+        if BROWSER_REQUIRED:
+            pytest.fail(f"Chromium not found at {CHROMIUM}")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.goto(server)
+        page.fill("#q", "Đăng ký thường trú nộp online thì lệ phí bao nhiêu?")
+        page.click("form button")
+        answer = page.locator(".msg.bot").filter(has_text="10.000 đồng")
+        answer.wait_for(timeout=20_000)
+        assert "Đăng ký thường trú (mã 1.004222)" in answer.inner_text()
+        link = answer.locator("a.online")
+        assert link.inner_text() == "Mở dịch vụ công trực tuyến"
+        assert link.get_attribute("href", timeout=5000).startswith("https://dichvucong.gov.vn/")
+        answer.get_by_text("👍 Hữu ích").click()
+        page.get_by_text("Cảm ơn bạn đã phản hồi!").wait_for(timeout=10_000)
+        # A vague question gets numbered choices as buttons; clicking one continues.
+        page.fill("#q", "khai sinh")
+        page.click("form button")
+        choice = page.locator(".msg.bot .actions button").filter(has_text="2.").first
+        choice.wait_for(timeout=20_000)
+        label = choice.inner_text()
+        choice.click()
+        chosen = page.locator(".msg.bot").filter(has_text="Thủ tục:").last
+        chosen.wait_for(timeout=20_000)
+        assert label.split(". ", 1)[1] in chosen.inner_text()
+        page.screenshot(
+            path=str(Path(os.environ.get("TTHC_SCREENSHOT_DIR", "/tmp")) / "tthc-webchat.png")
+        )
+        browser.close()
+
+
+def test_contract_json_is_serialisable(app: Starlette) -> None:
+    reply = call(app, "POST", "/api/chat", json={"message": "hôm nay thời tiết thế nào"})
+    data = reply.json()
+    assert data["status"] == "out_of_scope" and data["citations"] == []
+    json.dumps(data, ensure_ascii=False)
