@@ -49,6 +49,8 @@ def create_app(
     feedback: FeedbackSink,
     ready: Callable[[], dict[str, Any] | None],
     limiter: RateLimiter | None = None,
+    extra_routes: list[Route] | None = None,
+    on_shutdown: list[Callable[[], Any]] | None = None,
 ) -> Starlette:
     """Build the ASGI app around an engine (composition happens in ``bot.app``)."""
     page, widget = _asset("index.html"), _asset("widget.js")

@@ -275,3 +275,13 @@ class AnswerFeedback(Base):
     answer_id: Mapped[str] = mapped_column(String(64), index=True)
     value: Mapped[str] = mapped_column(String(8))
     cited: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ProcessedEvent(Base):
+    """Sự kiện đã xử lý: a platform event id claimed once, so a redelivery gets no reply."""
+
+    __tablename__ = "processed_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

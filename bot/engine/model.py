@@ -110,6 +110,12 @@ class KnowledgeSearch(Protocol):
     def record(self, kind: str, record_id: str) -> dict[str, Any] | None: ...
 
 
+class Answerer(Protocol):
+    """Anything that answers questions (the engine; fakes in channel tests)."""
+
+    def answer(self, question: Question) -> Answer: ...
+
+
 class QuestionLog(Protocol):
     """Where unanswered questions are recorded (masked) for staff to review."""
 

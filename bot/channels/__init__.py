@@ -1,0 +1,1 @@
+"""Channel adapters: verify → parse → (engine) → render → send, one module per platform."""
