@@ -37,6 +37,7 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     body: dict[str, Any]
+    status: int = 0
 
 
 class FakePlatform:
@@ -67,6 +68,9 @@ class FakePlatform:
             body = dict(httpx.QueryParams(raw.decode()))
         else:
             body = {}
+        with self._lock:
+            queued = self._queued.pop(0) if self._queued else None
+        status, payload = queued or self.responder(request.url.path, body)
         self.requests.append(
             Recorded(
                 request.method,
@@ -74,11 +78,9 @@ class FakePlatform:
                 dict(request.query_params),
                 dict(request.headers),
                 body,
+                status,
             )
         )
-        with self._lock:
-            queued = self._queued.pop(0) if self._queued else None
-        status, payload = queued or self.responder(request.url.path, body)
         return JSONResponse(payload, status_code=status)
 
     @contextmanager
@@ -126,7 +128,8 @@ class ChannelSpec:
     sign: Callable[[bytes], dict[str, str]]
     text_event: Callable[[str, str], bytes]  # (event id, text) -> webhook body
     non_text_event: Callable[[str], bytes]
-    replies: Callable[[FakePlatform], list[str]]  # reply texts the platform received
+    #: Reply texts the platform accepted (requests it answered with a 2xx).
+    replies: Callable[[FakePlatform], list[str]]
     rate_limited: tuple[int, dict[str, Any]] = (429, {})
     extra_headers: dict[str, str] = field(default_factory=dict)
 
