@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,3 +24,83 @@ class ServerSettings(BaseSettings):
     port: int = 8000
     #: Messages one user may send per minute before getting the polite "slow down".
     rate_limit_per_minute: int = 12
+
+
+_PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token", "todo", "secret", "placeholder"}
+
+
+def _real(value: SecretStr | None, name: str) -> str:
+    """The secret's value; a placeholder copied from an example fails at start-up."""
+    if value is None:
+        return ""
+    text = value.get_secret_value().strip()
+    if text.lower() in _PLACEHOLDERS or text.startswith("<"):
+        raise ValueError(f"{name} still holds a placeholder value")
+    return text
+
+
+class ChannelSettings(BaseSettings):
+    """Credentials and API base URLs of every platform (no prefix: the platforms' names).
+
+    A channel whose credentials are absent is not mounted (its webhook answers 404).
+    Every API base URL is a setting, so the whole flow runs against fake servers.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+
+    zalo_oa_app_id: str = ""
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+
+    zalo_bot_token: SecretStr | None = None
+    zalo_bot_webhook_secret: SecretStr | None = None
+    zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
+
+    facebook_page_id: str = ""
+    facebook_page_access_token: SecretStr | None = None
+    facebook_app_secret: SecretStr | None = None
+    facebook_verify_token: SecretStr | None = None
+    facebook_graph_api_base_url: str = "https://graph.facebook.com"
+
+    def telegram(self) -> tuple[str, str] | None:
+        """(token, webhook secret) when Telegram is configured."""
+        token = _real(self.telegram_bot_token, "TELEGRAM_BOT_TOKEN")
+        secret = _real(self.telegram_webhook_secret, "TELEGRAM_WEBHOOK_SECRET")
+        return (token, secret) if token and secret else None
+
+    def zalo_oa(self) -> dict[str, str] | None:
+        """Zalo OA credentials when all are present."""
+        values = {
+            "app_id": self.zalo_oa_app_id,
+            "oa_secret_key": _real(self.zalo_oa_secret_key, "ZALO_OA_SECRET_KEY"),
+            "access_token": _real(self.zalo_oa_access_token, "ZALO_OA_ACCESS_TOKEN"),
+            "refresh_token": _real(self.zalo_oa_refresh_token, "ZALO_OA_REFRESH_TOKEN"),
+            "app_secret": _real(self.zalo_app_secret, "ZALO_APP_SECRET"),
+        }
+        return values if all(values.values()) else None
+
+    def zalo_bot(self) -> tuple[str, str] | None:
+        """(token, webhook secret) when the Zalo Bot is configured."""
+        token = _real(self.zalo_bot_token, "ZALO_BOT_TOKEN")
+        secret = _real(self.zalo_bot_webhook_secret, "ZALO_BOT_WEBHOOK_SECRET")
+        return (token, secret) if token and secret else None
+
+    def messenger(self) -> dict[str, str] | None:
+        """Facebook page credentials when all are present."""
+        values = {
+            "page_id": self.facebook_page_id,
+            "page_access_token": _real(
+                self.facebook_page_access_token, "FACEBOOK_PAGE_ACCESS_TOKEN"
+            ),
+            "app_secret": _real(self.facebook_app_secret, "FACEBOOK_APP_SECRET"),
+            "verify_token": _real(self.facebook_verify_token, "FACEBOOK_VERIFY_TOKEN"),
+        }
+        return values if all(values.values()) else None
