@@ -7,11 +7,12 @@ engine runs in a worker thread (``asyncio.to_thread``) so the event loop never b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from typing import Any, Protocol
 
@@ -151,13 +152,23 @@ def create_app(
         )
         return Response(status_code=204)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        for hook in on_shutdown or []:  # drain background replies, close HTTP clients
+            result = hook()
+            if asyncio.iscoroutine(result):
+                await result
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
+            *(extra_routes or []),
             Route("/", index),
             Route("/widget.js", widget_js),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api/chat", chat, methods=["POST"]),
             Route("/api/feedback", feedback_endpoint, methods=["POST"]),
-        ]
+        ],
     )
