@@ -18,6 +18,7 @@ from bot.channels.base import ChannelAdapter, InboundEvent
 from bot.channels.dispatch import Dispatcher, SqlEventClaims, TaskRunner
 from bot.channels.messenger import MessengerAdapter
 from bot.channels.routes import webhook_routes
+from bot.channels.subscriptions import SqlSubscriptions
 from bot.channels.telegram import TelegramAdapter
 from bot.channels.tokens import SqlTokenStore
 from bot.channels.zalo_bot import ZaloBotAdapter
@@ -64,9 +65,20 @@ def build_assistant() -> Assistant:
     return Assistant(engine=engine, retriever=retriever, database=database)
 
 
+@dataclass
+class Channels:
+    """The configured channel adapters and what serves them."""
+
+    adapters: list[ChannelAdapter]
+    dispatcher: Dispatcher
+    tasks: TaskRunner
+    routes: list[Route]
+    shutdown: list[Callable[[], Any]]
+
+
 def build_channels(
     assistant: Assistant, settings: ServerSettings, channels: ChannelSettings
-) -> tuple[list[ChannelAdapter], list[Route], list[Callable[[], Any]]]:
+) -> Channels:
     """The configured channels, their webhook routes and their shutdown hooks.
 
     A channel whose credentials are missing is simply not built (its route is a 404).
@@ -131,12 +143,13 @@ def build_channels(
         tasks=tasks,
         limiter=RateLimiter(limit=settings.rate_limit_per_minute, window=60.0),
         on_feedback=on_feedback,
+        subscriptions=SqlSubscriptions(factory=factory),
     )
     routes = [route for adapter in adapters for route in webhook_routes(adapter, dispatcher)]
     hooks: list[Callable[[], Any]] = [tasks.drain]
     hooks += [a.stop for a in adapters if isinstance(a, TelegramAdapter)]
     hooks.append(client.aclose)
-    return adapters, routes, hooks
+    return Channels(adapters, dispatcher, tasks, routes, hooks)
 
 
 def build_web_app(
@@ -154,12 +167,12 @@ def build_web_app(
             "knowledge_revision": manifest.knowledge_revision,
         }
 
-    _, routes, hooks = build_channels(assistant, settings, channels or ChannelSettings())
+    built = build_channels(assistant, settings, channels or ChannelSettings())
     return create_app(
         engine=assistant.engine,
         feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),
         ready=ready,
         limiter=RateLimiter(limit=settings.rate_limit_per_minute, window=60.0),
-        extra_routes=routes,
-        on_shutdown=hooks,
+        extra_routes=built.routes,
+        on_shutdown=built.shutdown,
     )

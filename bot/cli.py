@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 
 import click
 
-from bot.app import Assistant, build_assistant, build_web_app
+from bot.app import Assistant, Channels, build_assistant, build_channels, build_web_app
+from bot.channels.telegram import TelegramAdapter
 from bot.engine import texts
 from bot.engine.model import Question
-from bot.settings import ServerSettings
+from bot.settings import ChannelSettings, ServerSettings
 from indexer.cli import eval_, index, search
 from indexer.store import GenerationError
 from knowledge.cli import kb
@@ -121,6 +123,85 @@ def serve(host: str | None, port: int | None) -> None:
     click.echo(f"Trợ lý TTHC: http://{listen_host}:{listen_port}/ (Ctrl-C để dừng)", err=True)
     try:
         uvicorn.run(app, host=listen_host, port=listen_port, log_level="warning")
+    finally:
+        assistant.close()
+
+
+@main.group()
+def telegram() -> None:
+    """Telegram: register the webhook, or poll for updates on a machine without HTTPS."""
+
+
+def _telegram_channels() -> tuple[Assistant, Channels, TelegramAdapter]:
+    assistant = _assistant()
+    channels = build_channels(assistant, ServerSettings(), ChannelSettings())
+    adapter = next((a for a in channels.adapters if isinstance(a, TelegramAdapter)), None)
+    if adapter is None:
+        assistant.close()
+        click.echo("Chưa cấu hình TELEGRAM_BOT_TOKEN và TELEGRAM_WEBHOOK_SECRET.", err=True)
+        sys.exit(2)
+    return assistant, channels, adapter
+
+
+async def _shutdown(channels: Channels) -> None:
+    for hook in channels.shutdown:
+        result = hook()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+@telegram.command(name="set-webhook")
+@click.argument("url")
+def set_webhook(url: str) -> None:
+    """Tell Telegram to deliver updates to URL (with the secret token).
+
+    Example: tthc telegram set-webhook https://tro-ly.example.gov.vn/webhooks/telegram
+    """
+    assistant, channels, adapter = _telegram_channels()
+
+    async def run() -> bool:
+        try:
+            return await adapter.set_webhook(url)
+        finally:
+            await _shutdown(channels)
+
+    try:
+        ok = asyncio.run(run())
+    finally:
+        assistant.close()
+    click.echo("Đã đăng ký webhook." if ok else "Telegram từ chối webhook.")
+    sys.exit(0 if ok else 1)
+
+
+@telegram.command()
+@click.option("--once", is_flag=True, help="Fetch one batch of updates and stop (tests).")
+@click.option("--timeout", default=30, show_default=True, help="Long-poll seconds.")
+def poll(once: bool, timeout: int) -> None:
+    """Answer Telegram by long polling (local use; removes any webhook first)."""
+    assistant, channels, adapter = _telegram_channels()
+
+    async def run() -> None:
+        try:
+            await adapter.start()
+            bot = adapter.application.bot
+            await bot.delete_webhook()
+            offset: int | None = None
+            while True:
+                updates = await bot.get_updates(offset=offset, timeout=timeout)
+                for update in updates:
+                    offset = update.update_id + 1
+                    raw = json.dumps(update.to_dict(), ensure_ascii=False).encode()
+                    channels.dispatcher.accept(adapter, adapter.parse(raw))
+                await channels.tasks.drain(timeout=60)
+                if once:
+                    return
+        finally:
+            await _shutdown(channels)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
     finally:
         assistant.close()
 

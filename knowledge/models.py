@@ -299,3 +299,15 @@ class ChannelToken(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
     )
+
+
+class Subscription(Base):
+    """Đăng ký nhận tin: a chat user who asked (/subscribe) to be told about updates."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_subscriptions_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

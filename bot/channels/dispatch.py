@@ -59,6 +59,14 @@ class SqlEventClaims:
             session.query(ProcessedEvent).filter(ProcessedEvent.key == key[:255]).delete()
 
 
+class Subscriptions(Protocol):
+    """Keeps who wants update notifications."""
+
+    def add(self, channel: str, user_id: str) -> bool: ...
+
+    def remove(self, channel: str, user_id: str) -> bool: ...
+
+
 class TaskRunner:
     """Background tasks whose references are kept, and drained on shutdown."""
 
@@ -91,12 +99,14 @@ class Dispatcher:
         tasks: TaskRunner,
         limiter: RateLimiter,
         on_feedback: Callable[[InboundEvent, str, str], Awaitable[None]] | None = None,
+        subscriptions: Subscriptions | None = None,
     ) -> None:
         self._engine = engine
         self._claims = claims
         self._tasks = tasks
         self._limiter = limiter
         self._on_feedback = on_feedback
+        self._subscriptions = subscriptions
 
     def accept(self, adapter: ChannelAdapter, events: list[InboundEvent]) -> int:
         """Claim and schedule events; returns how many were new."""
@@ -146,6 +156,13 @@ class Dispatcher:
         if not self._limiter.allow(f"{event.channel}:{event.user_id}"):
             return OutboundMessage(texts.RATE_LIMITED)
         text = event.text
+        command = text.strip().lower()
+        if command in ("/subscribe", "/unsubscribe") and self._subscriptions is not None:
+            if command == "/subscribe":
+                await asyncio.to_thread(self._subscriptions.add, event.channel, event.user_id)
+                return OutboundMessage(texts.SUBSCRIBED)
+            await asyncio.to_thread(self._subscriptions.remove, event.channel, event.user_id)
+            return OutboundMessage(texts.UNSUBSCRIBED)
         if event.payload.startswith("choice:"):
             text = event.payload.removeprefix("choice:")
         answer = await asyncio.to_thread(

@@ -43,6 +43,11 @@ DOSSIER_STATUS = (
 DOCUMENTS_BY_CASE = "(Tùy trường hợp; danh sách theo từng trường hợp xem tại trang thủ tục.)"
 CLARIFY = "Bạn đang hỏi về thủ tục nào dưới đây? Hãy trả lời bằng số thứ tự:"
 CLARIFY_RETRY = "Bạn vui lòng chọn một số trong danh sách, hoặc hỏi lại rõ hơn."
+SUBSCRIBED = (
+    "Bạn đã đăng ký nhận thông báo khi có thông tin mới về thủ tục hành chính. "
+    "Gõ /unsubscribe để hủy."
+)
+UNSUBSCRIBED = "Bạn đã hủy nhận thông báo. Gõ /subscribe nếu muốn nhận lại."
 PLEASE_TYPE = "Hiện tôi chỉ đọc được tin nhắn chữ. Bạn vui lòng gõ câu hỏi của mình nhé."
 RATE_LIMITED = (
     "Bạn gửi hơi nhiều tin nhắn trong thời gian ngắn. Vui lòng đợi một chút rồi hỏi tiếp."
