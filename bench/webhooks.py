@@ -30,11 +30,11 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from bot.app import build_assistant, build_web_app  # noqa: E402
-from bot.settings import ChannelSettings, ServerSettings  # noqa: E402
+from bot.settings import ServerSettings  # noqa: E402
 from tests.bot.channels import test_messenger as meta  # noqa: E402
 from tests.bot.channels import test_telegram as tg  # noqa: E402
 from tests.bot.channels import test_zalo as zalo  # noqa: E402
-from tests.bot.channels.harness import FakePlatform  # noqa: E402
+from tests.bot.channels.fake_world import fake_world  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -76,29 +76,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--wait", type=float, default=300, help="Seconds to wait for replies.")
     args = parser.parse_args()
-    zalo_fake = zalo.ZaloOAFake()
-    with (
-        FakePlatform(tg.BotAPI()).running() as telegram,
-        zalo.HeaderAwarePlatform(zalo_fake).running() as zalo_oa,
-        FakePlatform(meta.graph_responder()).running() as graph,
-    ):
-        channels = ChannelSettings(
-            telegram_bot_token=tg.TOKEN,
-            telegram_webhook_secret=tg.SECRET,
-            telegram_api_base_url=f"{telegram.base_url}/bot",
-            zalo_oa_app_id=zalo.APP_ID,
-            zalo_oa_secret_key=zalo.OA_SECRET_KEY,
-            zalo_oa_access_token="access-0",
-            zalo_oa_refresh_token="refresh-0",
-            zalo_app_secret=zalo.APP_SECRET,
-            zalo_oa_api_base_url=zalo_oa.base_url,
-            zalo_oauth_base_url=zalo_oa.base_url,
-            facebook_page_id=meta.PAGE_ID,
-            facebook_page_access_token=meta.PAGE_TOKEN,
-            facebook_app_secret=meta.APP_SECRET,
-            facebook_verify_token=meta.VERIFY_TOKEN,
-            facebook_graph_api_base_url=graph.base_url,
-        )
+    with fake_world() as fakes:
+        telegram, zalo_fake, graph = fakes.telegram, fakes.zalo_fake, fakes.graph
+        channels = fakes.settings
         assistant = build_assistant()
         # Generous limits: the bench measures throughput, not the per-user limiter.
         app = build_web_app(assistant, ServerSettings(rate_limit_per_minute=100_000), channels)

@@ -18,6 +18,7 @@ from bot.settings import ChannelSettings, ServerSettings
 from tests.bot.channels import test_messenger as meta
 from tests.bot.channels import test_telegram as tg
 from tests.bot.channels import test_zalo as zalo
+from tests.bot.channels.fake_world import fake_world
 from tests.bot.channels.harness import FakePlatform
 
 QUESTION = "Đăng ký thường trú nộp online thì lệ phí bao nhiêu?"
@@ -39,30 +40,10 @@ def _wait(condition: Callable[[], bool], seconds: float = 60) -> None:
 def world(
     small_real_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, FakePlatform, FakePlatform, zalo.ZaloOAFake, FakePlatform]]:
-    zalo_fake = zalo.ZaloOAFake()
-    with (
-        FakePlatform(tg.BotAPI()).running() as telegram,
-        zalo.HeaderAwarePlatform(zalo_fake).running() as zalo_oa,
-        FakePlatform(meta.graph_responder()).running() as graph,
-    ):
+    with fake_world() as fakes:
         monkeypatch.setenv("TTHC_DATA_DIR", small_real_env["TTHC_DATA_DIR"])
-        settings = ChannelSettings(
-            telegram_bot_token=tg.TOKEN,
-            telegram_webhook_secret=tg.SECRET,
-            telegram_api_base_url=f"{telegram.base_url}/bot",
-            zalo_oa_app_id=zalo.APP_ID,
-            zalo_oa_secret_key=zalo.OA_SECRET_KEY,
-            zalo_oa_access_token="access-0",
-            zalo_oa_refresh_token="refresh-0",
-            zalo_app_secret=zalo.APP_SECRET,
-            zalo_oa_api_base_url=zalo_oa.base_url,
-            zalo_oauth_base_url=zalo_oa.base_url,
-            facebook_page_id=meta.PAGE_ID,
-            facebook_page_access_token=meta.PAGE_TOKEN,
-            facebook_app_secret=meta.APP_SECRET,
-            facebook_verify_token=meta.VERIFY_TOKEN,
-            facebook_graph_api_base_url=graph.base_url,
-        )
+        telegram, zalo_fake, graph = fakes.telegram, fakes.zalo_fake, fakes.graph
+        settings = fakes.settings
         assistant: Assistant = build_assistant()
         app = build_web_app(assistant, ServerSettings(), settings)
         port = _port()
@@ -73,7 +54,7 @@ def world(
         thread.start()
         _wait(lambda: server.started, 20)
         try:
-            yield f"http://127.0.0.1:{port}", telegram, zalo_oa, zalo_fake, graph
+            yield f"http://127.0.0.1:{port}", telegram, fakes.zalo_oa, zalo_fake, graph
         finally:
             server.should_exit = True
             thread.join(timeout=20)
