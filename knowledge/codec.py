@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal, cast
 
+from knowledge.amounts import AmountError, parse_amount, staff_vnd
+from knowledge.fee_notes import with_facts
 from knowledge.models import (
     ChannelFee,
     Faq,
@@ -52,6 +55,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, float) and value.is_integer():
         # 7.0 and 7 must compare equal after a trip through a database or a CSV cell.
         return int(value)
@@ -102,7 +107,13 @@ def from_json(kind: RecordKind, data: dict[str, Any]) -> Record:
     """Rebuild a record from its canonical dict; unknown keys are a ``KeyError``/``TypeError``."""
     values: dict[str, Any] = {k: (_date(v) if k in _DATE_FIELDS else v) for k, v in data.items()}
     if kind == "procedure":
-        values["channels"] = [_channel_from_json(c) for c in values.get("channels", [])]
+        channels: list[ChannelData] = []
+        for i, channel in enumerate(values.get("channels", [])):
+            try:
+                channels.append(_channel_from_json(channel))
+            except ValueError as exc:
+                raise ValueError(f"channels[{i}].{exc}") from exc
+        values["channels"] = channels
         values["documents"] = [DocumentData(**d) for d in values.get("documents", [])]
         values["legal_bases"] = [LegalBasisData(**b) for b in values.get("legal_bases", [])]
         return ProcedureData(**values)
@@ -115,9 +126,48 @@ def from_json(kind: RecordKind, data: dict[str, Any]) -> Record:
 
 
 def _channel_from_json(data: dict[str, Any]) -> ChannelData:
-    fees = tuple(FeeData(**f) for f in data.get("fees", []))
+    fees: list[FeeData] = []
+    for fee in data.get("fees", []):
+        fees.extend(_fee_from_json(fee))
     time_value = data.get("time_value")
-    return ChannelData(**{**data, "fees": fees, "time_value": time_value})
+    if isinstance(time_value, Decimal | int):
+        time_value = float(time_value)
+    return ChannelData(**{**data, "fees": tuple(fees), "time_value": time_value})
+
+
+def _fee_from_json(data: dict[str, Any]) -> tuple[FeeData, ...]:
+    """A fee as staff or an export wrote it; amounts go through the one amount reader.
+
+    Raises ``ValueError("fees.<field>: reason")`` for an amount it cannot vouch for
+    ("35" đồng, "35,5", words). A fee written before fees had a ``meaning`` (an older
+    export or revision) gets its meaning, setter and validity read from its note.
+    """
+    values = dict(data)
+    try:
+        values["amount_vnd"] = staff_vnd(values.get("amount_vnd"))
+        foreign = values.get("foreign_amount")
+        if foreign not in (None, ""):
+            # '' is "the source names no currency" (kept for staff to fix), never VND.
+            currency = str(values.get("currency", "VND"))
+            if currency == "VND":
+                raise AmountError("foreign_amount cần currency khác VND (ví dụ USD)")
+            values["foreign_amount"] = float(parse_amount(foreign, currency=currency).value)
+        elif "foreign_amount" in values:
+            values["foreign_amount"] = None
+        base = values.get("base_vnd")
+        values["base_vnd"] = staff_vnd(base) if base not in (None, "") else None
+    except AmountError as exc:
+        field = "amount_vnd" if "foreign" not in str(exc) else "foreign_amount"
+        raise ValueError(f"fees.{field}: {exc}") from exc
+    for name in ("valid_from", "valid_until"):
+        try:
+            values[name] = _date(values.get(name))
+        except ValueError as exc:
+            raise ValueError(f"fees.{name}: ngày không hợp lệ {values.get(name)!r}") from exc
+    fee = FeeData(**values)
+    if "meaning" in data:
+        return (fee,)
+    return with_facts(fee)
 
 
 def _section_from_json(data: dict[str, Any]) -> PlanSection:
@@ -185,7 +235,21 @@ def _procedure_record(row: Procedure) -> ProcedureData:
                 time_value=c.time_value,
                 time_unit=cast(Any, c.time_unit),
                 time_text=c.time_text,
-                fees=tuple(FeeData(f.kind, f.amount_vnd, f.description) for f in c.fees),
+                fees=tuple(
+                    FeeData(
+                        kind=f.kind,
+                        amount_vnd=f.amount_vnd,
+                        description=f.description,
+                        currency=f.currency,
+                        foreign_amount=f.foreign_amount,
+                        meaning=cast(Any, f.meaning),
+                        set_by=f.set_by,
+                        valid_from=f.valid_from,
+                        valid_until=f.valid_until,
+                        base_vnd=f.base_vnd,
+                    )
+                    for f in c.fees
+                ),
                 description=c.description,
             )
             for c in row.channels
@@ -252,7 +316,17 @@ def _fill_children(row: Procedure, record: ProcedureData) -> None:
             description=c.description,
             fees=[
                 ChannelFee(
-                    position=j, kind=f.kind, amount_vnd=f.amount_vnd, description=f.description
+                    position=j,
+                    kind=f.kind,
+                    amount_vnd=f.amount_vnd,
+                    description=f.description,
+                    currency=f.currency,
+                    foreign_amount=f.foreign_amount,
+                    meaning=f.meaning,
+                    set_by=f.set_by,
+                    valid_from=f.valid_from,
+                    valid_until=f.valid_until,
+                    base_vnd=f.base_vnd,
                 )
                 for j, f in enumerate(c.fees)
             ],

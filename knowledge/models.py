@@ -116,7 +116,11 @@ class ProcedureChannel(Base):
 
 
 class ChannelFee(Base):
-    """Phí, lệ phí: one fee of a channel; ``amount_vnd`` NULL when no number is given."""
+    """Phí, lệ phí: one fee of a channel; ``amount_vnd`` NULL when no VND number is given.
+
+    ``currency``/``foreign_amount`` hold a fee in another currency ("5 USD"); ``meaning``
+    tells free-by-law from "set elsewhere" (see :class:`knowledge.records.FeeData`).
+    """
 
     __tablename__ = "channel_fees"
 
@@ -128,6 +132,13 @@ class ChannelFee(Base):
     kind: Mapped[str] = mapped_column(Text, default="")
     amount_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(8), default="VND", server_default="VND")
+    foreign_amount: Mapped[float | None] = mapped_column(Float, nullable=True)
+    meaning: Mapped[str] = mapped_column(String(16), default="amount", server_default="amount")
+    set_by: Mapped[str] = mapped_column(Text, default="", server_default="")
+    valid_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    base_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class ProcedureDocument(Base):

@@ -21,6 +21,11 @@ OnlineLevel = Literal["none", "mot_phan", "toan_trinh"]
 DetailLevel = Literal["full", "summary"]
 #: Publication status of any knowledge record.
 Status = Literal["draft", "published", "retired"]
+#: What a fee's number means (see :mod:`knowledge.fee_notes`): ``amount`` a stated amount,
+#: ``free`` free by law ("Miễn phí", or 0 with nothing else said), ``set_elsewhere`` 0 or no
+#: number while the note names who sets it or lists amounts, ``reduced`` a temporary share of
+#: the channel's fee stated in its note, ``unknown`` no number and no word about it.
+FeeMeaning = Literal["amount", "free", "set_elsewhere", "reduced", "unknown"]
 #: Scope of a hotline (đường dây nóng).
 HotlineScope = Literal["national", "province", "commune", "agency", "field"]
 
@@ -29,13 +34,25 @@ HotlineScope = Literal["national", "province", "commune", "agency", "field"]
 class FeeData:
     """One fee or charge (phí, lệ phí) of a channel.
 
-    ``amount_vnd`` is ``None`` when the source gives no number (e.g. "theo quy định");
-    ``0`` means free ("Miễn phí").
+    ``amount_vnd`` is the amount in đồng, ``None`` when the source gives no VND number
+    ("theo quy định", or a fee in another currency). A fee in another currency has
+    ``currency`` (ISO 4217, e.g. "USD") and ``foreign_amount`` in that currency.
+    ``meaning`` says what the number stands for (a 0 is "free" only when the record says
+    so); ``set_by`` names who sets a ``set_elsewhere`` amount as the note writes it.
+    ``valid_from``/``valid_until`` are the dates the note gives for this rate (inclusive);
+    a ``reduced`` rate keeps the full amount it is a share of in ``base_vnd``.
     """
 
     kind: str
     amount_vnd: int | None
     description: str = ""
+    currency: str = "VND"
+    foreign_amount: float | None = None
+    meaning: FeeMeaning = "amount"
+    set_by: str = ""
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    base_vnd: int | None = None
 
 
 @dataclass(frozen=True)

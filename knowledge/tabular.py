@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from decimal import Decimal
 from typing import Any
 
 from knowledge.codec import RecordKind
@@ -76,7 +77,8 @@ def from_cells(kind: RecordKind, row: dict[str, str]) -> dict[str, Any]:
             data[name] = text or None
         else:
             try:
-                data[name] = json.loads(text) if text else None
+                # Decimal keeps "35.000" as typed, so the amount reader sees the thousands.
+                data[name] = json.loads(text, parse_float=Decimal) if text else None
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{name}: không phải JSON hợp lệ ({exc.msg})") from exc
             if data[name] is None and kind_of.startswith(("list", "tuple")):

@@ -7,9 +7,11 @@ the same code; catalogue rows become summary-only procedures for codes with no d
 from __future__ import annotations
 
 import datetime as dt
-import re
+from dataclasses import replace
 from typing import Any
 
+from knowledge.amounts import MIN_PLAUSIBLE_VND, Amount, AmountError, parse_amount
+from knowledge.fee_notes import with_facts
 from knowledge.importers.text import clean, split_steps
 from knowledge.records import (
     ChannelData,
@@ -50,10 +52,8 @@ UNIT_WORDS: dict[str, str] = {
     "other": "",
 }
 FEE_KINDS = {"FEE": "Lệ phí", "SERVICE_FEE": "Phí", "PRICE_LEVEL": "Mức giá"}
-# A 0 next to "do Hội đồng nhân dân ... quy định" is the portal's placeholder for "set
-# elsewhere", not "free": telling a citizen it is free would be a wrong fee.
-_NOT_FREE = re.compile(r"quy định|quyết định|hội đồng nhân dân|hđnd|theo mức|\d[\d.]*\s*đ", re.I)
-_FREE = re.compile(r"miễn|không thu|không phải nộp|0 đồng", re.I)
+#: The portal's ``currencyName`` values and their ISO codes; a missing name means đồng.
+CURRENCIES = {"Việt Nam Đồng": "VND", "VNĐ": "VND", "VND": "VND", "USD": "USD", "EUR": "EUR"}
 
 
 def is_detail(row: dict[str, Any]) -> bool:
@@ -66,19 +66,42 @@ def is_catalog(row: dict[str, Any]) -> bool:
     return "codeNotation" in row and "categories" in row and "executionMethods" not in row
 
 
-def fee_amount(value: Any, description: str) -> int | None:
-    """The fee in VND, ``0`` only when the source really means free, else ``None``."""
-    if value in (None, "", "None"):
-        return None
-    amount = int(float(value))
-    if (
-        amount == 0
-        and description
-        and _NOT_FREE.search(description)
-        and not _FREE.search(description)
-    ):
-        return None
-    return amount
+def fee_facts(raw: dict[str, Any]) -> tuple[FeeData, ...]:
+    """One portal fee object → the fee with its currency and meaning, then any temporary
+    reduced rates its note states (:func:`knowledge.fee_notes.with_facts`).
+
+    ``currencyName`` "USD" keeps the number as ``foreign_amount`` ("5 USD", not "5 đồng").
+    A number with no currency name is in đồng unless it is below
+    :data:`~knowledge.amounts.MIN_PLAUSIBLE_VND` ("45", "200" beside procedures charged in
+    USD abroad): then it is kept as an amount of unstated currency (``currency`` ''),
+    which ``tthc kb audit`` lists. Raises ``ValueError("fees.value: ...")`` for a value
+    the amount reader cannot read.
+    """
+    description = clean(raw.get("description"))
+    name = clean(raw.get("currencyName"))
+    currency = CURRENCIES.get(name, name.upper() if name else "VND")
+    value = raw.get("value")
+    kind = FEE_KINDS.get(str(raw.get("type")), str(raw.get("type") or ""))
+    amount: Amount | None = None
+    if value not in (None, "", "None"):
+        try:
+            amount = parse_amount(value, currency=currency)
+        except AmountError as exc:
+            raise ValueError(f"fees.value: {exc}") from exc
+    if amount is None:
+        fee = FeeData(kind, None, description, currency=currency)
+    elif amount.currency != "VND":
+        fee = FeeData(
+            kind, None, description, currency=amount.currency, foreign_amount=float(amount.value)
+        )
+    elif 0 < amount.value < MIN_PLAUSIBLE_VND and not name:
+        fee = FeeData(kind, None, description, currency="", foreign_amount=float(amount.value))
+    else:
+        fee = FeeData(kind, int(amount.value), description)
+    facts = with_facts(fee)
+    if fee.currency == "" and facts[0].meaning == "amount":
+        facts = (replace(facts[0], meaning="unknown"), *facts[1:])
+    return facts
 
 
 def _channel(method: dict[str, Any]) -> ChannelData:
@@ -95,14 +118,7 @@ def _channel(method: dict[str, Any]) -> ChannelData:
     else:
         # Not a clean number with a known unit: keep the source words, never a guess.
         value, unit_out, time_text = None, ("other" if raw_time else None), raw_time
-    fees = tuple(
-        FeeData(
-            kind=FEE_KINDS.get(str(f.get("type")), str(f.get("type") or "")),
-            amount_vnd=fee_amount(f.get("value"), clean(f.get("description"))),
-            description=clean(f.get("description")),
-        )
-        for f in method.get("fees") or []
-    )
+    fees = tuple(fee for f in method.get("fees") or [] for fee in fee_facts(f))
     return ChannelData(
         method=METHODS[raw_method],
         time_value=value,

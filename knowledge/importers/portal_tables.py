@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from knowledge.amounts import parse_amount
+from knowledge.fee_notes import with_facts
 from knowledge.records import (
     ChannelData,
     ChannelMethod,
@@ -43,8 +45,11 @@ def _clean(text: str) -> str:
 
 
 def _to_int(amount: str) -> int:
-    """Read "2,000,000" / "50.000" / "15000000" (separators only group thousands)."""
-    return int(re.sub(r"[.,]", "", amount))
+    """Read "2,000,000" / "50.000" / "15000000" with the one amount reader."""
+    return int(parse_amount(amount).value)
+
+
+_NOTE_USD = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)?)\s*(?:USD|đô la Mỹ)", re.I)
 
 
 # --- Channels (cách thức thực hiện) -------------------------------------------------------------
@@ -135,24 +140,37 @@ def _note_fees(note: str, head: int) -> list[FeeData]:
 
 
 def _fees(row: re.Match[str], note: str) -> tuple[FeeData, ...]:
-    """Fees of one row: the fee cell itself, then the other amounts of its note."""
+    """Fees of one row: the fee cell itself, then the other amounts of its note.
+
+    Each fee carries its currency and meaning and is followed by the temporary reduced
+    rates its note states (:func:`knowledge.fee_notes.with_facts`).
+    """
     if row["fee"] == "Không có thông tin":
         return ()
     note = note.strip()
-    if row["fee"] == "Miễn phí":
+    says_free = row["fee"] == "Miễn phí"
+    if says_free:
         head = FeeData("Miễn phí", 0, note)
     else:
         label = row["label"] or ""
         lead = re.match(r"[\s(\-+*]*(?i:(lệ phí|phí))", note)
         kind = label or (_kind_of(lead.group(1)) if lead else "")
-        if row["cur"] == "USD":  # not VND: keep the wording, report no amount
-            return (FeeData(kind, None, f"{row['amt']} USD {note}".strip()),)
+        usd = _NOTE_USD.search(note)
+        if row["cur"] == "USD":  # not VND: keep the amount in its own currency
+            value = float(parse_amount(row["amt"], currency="USD").value)
+            return with_facts(FeeData(kind, None, note, currency="USD", foreign_amount=value))
         amount: int | None = _to_int(row["amt"])
-        if amount is not None and (0 < amount < MIN_PLAUSIBLE_VND or "USD" in note):
+        if usd is not None:
+            # "155 VNĐ (155 USD/thẻ)": the cell's currency is wrong, the note's is right.
+            value = float(parse_amount(usd.group(1), currency="USD").value)
+            head = FeeData(kind, None, note, currency="USD", foreign_amount=value)
+        elif amount is not None and 0 < amount < MIN_PLAUSIBLE_VND:
             head = FeeData(kind, None, f"{row['amt']} {row['cur'] or ''} {note}".strip())
         else:
             head = FeeData(kind, amount, note)
-    return (head, *_note_fees(note, head.amount_vnd or 0))
+    facts = with_facts(head, says_free=says_free)
+    extra = [f for fee in _note_fees(note, head.amount_vnd or 0) for f in with_facts(fee)]
+    return (*facts, *(f for f in extra if f not in facts))
 
 
 def parse_channels(text: str) -> list[ChannelData]:

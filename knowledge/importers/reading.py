@@ -12,6 +12,7 @@ import gzip
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,13 +51,15 @@ def _base_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl(path: Path, *, exact: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """JSON objects by line number; ``exact`` keeps non-integer numbers as ``Decimal``
+    so that an amount staff typed as ``35.000`` is still "35.000", not 35.0."""
     with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, parse_float=Decimal) if exact else json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ImportFileError(str(path), number, "json", f"JSON hỏng: {exc.msg}") from exc
             if not isinstance(obj, dict):
@@ -166,7 +169,7 @@ def _read_json_records(path: Path, fmt: str) -> list[Record]:
         "faq": faq_importer.REQUIRED_FIELDS,
     }
     records: list[Record] = []
-    for number, obj in _jsonl(path):
+    for number, obj in _jsonl(path, exact=fmt == "export"):
         if fmt == "export":
             records.append(_export_record(path, number, obj))
             continue
@@ -189,7 +192,8 @@ def _export_record(path: Path, number: int, obj: dict[str, Any]) -> Record:
     try:
         return from_json(kind, data)
     except (TypeError, ValueError, KeyError) as exc:
-        raise ImportFileError(str(path), number, "record", str(exc)) from exc
+        field, reason = _split_reason(str(exc), default_field="record")
+        raise ImportFileError(str(path), number, field, reason) from exc
 
 
 def _split_reason(message: str, *, default_field: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from knowledge.importers.opengov import (
-    fee_amount,
+    fee_facts,
     is_catalog,
     is_detail,
     procedure_from_catalog,
@@ -83,11 +83,17 @@ def test_zero_fee_set_elsewhere_is_not_free() -> None:
     text = (
         "Mức lệ phí cụ thể do Hội đồng nhân dân tỉnh, thành phố trực thuộc Trung ương quyết định."
     )
-    assert fee_amount(0, text) is None
-    assert fee_amount(0, "Miễn lệ phí") == 0
-    assert fee_amount(0, "") == 0
-    assert fee_amount(None, "Do Hội đồng nhân dân tỉnh quy định") is None
-    assert fee_amount("10000", "") == 10000
+
+    def head(value: object, note: str) -> tuple[int | None, str, str]:
+        fee = fee_facts({"type": "FEE", "value": value, "description": note})[0]
+        return fee.amount_vnd, fee.meaning, fee.set_by
+
+    council = "Hội đồng nhân dân tỉnh"
+    assert head(0, text) == (None, "set_elsewhere", council)
+    assert head(0, "Miễn lệ phí") == (0, "free", "")
+    assert head(0, "") == (0, "free", "")
+    assert head(None, "Do Hội đồng nhân dân tỉnh quy định")[:2] == (None, "set_elsewhere")
+    assert head("10000", "") == (10000, "amount", "")
 
 
 def test_every_detail_maps_without_loss_of_channels() -> None:
