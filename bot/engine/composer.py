@@ -1,28 +1,60 @@
 """Answer text composed from record fields: every fact is read, none is written here.
 
 Long records are summarised by choosing fields and cutting lists, never by rewording
-what the record says.
+what the record says. An answer about one aspect fits in :data:`ASPECT_LIMIT`
+characters, a general answer in :data:`GENERAL_LIMIT` (one Zalo or Messenger message);
+both end with what to type for more and the link to the full record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from bot.engine import texts
+from bot.engine.fee_facts import fee_lines, money, time_lines
 from bot.engine.model import Aspect
 
-MAX_DOCUMENTS = 12
+__all__ = [
+    "ASPECT_LIMIT",
+    "GENERAL_LIMIT",
+    "compose_faq",
+    "compose_hotlines",
+    "compose_plan",
+    "compose_procedure",
+    "money",
+    "online_service",
+    "today_in_vietnam",
+]
+
+MAX_DOCUMENTS = 8
 MAX_STEPS = 8
 MAX_LEGAL = 8
 MAX_CHARS = 600
+#: Characters of an answer about one aspect (fee, time, documents, where, ...).
+ASPECT_LIMIT = 800
+#: Characters of a general answer: one Zalo or Messenger message.
+GENERAL_LIMIT = 1500
+_VIETNAM = dt.timezone(dt.timedelta(hours=7))
+# Forms and identity papers every applicant brings: listed before everything else.
+_FORM = re.compile(r"(?i)^(?:[-+*•\d.)\s]*)(?:tờ khai|đơn|phiếu|mẫu|bản khai|văn bản đề nghị)")
+_IDENTITY = re.compile(
+    r"(?i)căn cước|cccd|chứng minh nhân dân|hộ chiếu|giấy tờ tùy thân|giấy tờ tuỳ thân"
+    r"|giấy tờ chứng minh nhân thân|định danh"
+)
+# What to type for each aspect the ending offers.
+_HINTS: dict[str, str] = {
+    "documents": "giấy tờ",
+    "fee": "lệ phí",
+    "time": "thời gian",
+    "where": "nộp ở đâu",
+}
 
 
-def money(amount: int) -> str:
-    """10000 → "10.000 đồng"; 0 → "miễn phí"."""
-    if amount == 0:
-        return texts.FREE
-    return f"{amount:,}".replace(",", ".") + " đồng"
+def today_in_vietnam() -> dt.date:
+    """Today's date in Vietnam (UTC+7): the default clock of the answer engine."""
+    return dt.datetime.now(_VIETNAM).date()
 
 
 def _cut(text: str, limit: int = MAX_CHARS) -> str:
@@ -46,90 +78,102 @@ def online_service(record: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-def _channels_in_order(record: dict[str, Any], prefer_online: bool) -> list[dict[str, Any]]:
-    channels = list(record.get("channels") or [])
-    if prefer_online:
-        channels.sort(key=lambda c: c["method"] != "truc_tuyen")
-    return channels
+def _doc_line(doc: dict[str, Any], limit: int = 200) -> str:
+    originals, copies = doc.get("originals"), doc.get("copies")
+    counts = ""
+    if originals is not None and copies:
+        counts = " (" + texts.DOCUMENT_COUNTS.format(originals=originals, copies=copies) + ")"
+    elif originals:
+        counts = " (" + texts.DOCUMENT_ORIGINALS.format(originals=originals) + ")"
+    return f"{_cut(doc['name'], limit)}{counts}"
 
 
-def _fee_lines(record: dict[str, Any], prefer_online: bool) -> list[str]:
-    lines = []
-    for channel in _channels_in_order(record, prefer_online):
-        label = texts.METHOD.get(channel["method"], channel["method"])
-        fees = channel.get("fees") or []
-        if not fees:
-            lines.append(f"- {label}: {texts.NO_FEE_INFO}")
-            continue
-        for fee in fees:
-            kind = (
-                f"{fee['kind'].lower()} "
-                if fee.get("kind") and fee["kind"] != "Miễn phí" and fee.get("amount_vnd") != 0
-                else ""
-            )
-            amount = fee.get("amount_vnd")
-            value = money(amount) if amount is not None else texts.FEE_UNKNOWN
-            note = f" ({_cut(fee['description'], 240)})" if fee.get("description") else ""
-            lines.append(f"- {label}: {kind}{value}{note}")
-    return lines
+def _doc_rank(doc: dict[str, Any]) -> int:
+    name = str(doc.get("name") or "")
+    if doc.get("has_form") or _FORM.match(name):
+        return 0
+    return 1 if _IDENTITY.search(name) else 2
 
 
-def _time_lines(record: dict[str, Any], prefer_online: bool) -> list[str]:
-    lines = []
-    for channel in _channels_in_order(record, prefer_online):
-        label = texts.METHOD.get(channel["method"], channel["method"])
-        value, unit = channel.get("time_value"), channel.get("time_unit")
-        if value is not None and unit in texts.UNIT:
-            number = int(value) if float(value).is_integer() else value
-            lines.append(f"- {label}: {number} {texts.UNIT[unit]}")
-        elif value is not None:
-            number = int(value) if float(value).is_integer() else value
-            lines.append(f"- {label}: {number} {texts.TIME_NO_UNIT}")
-        elif channel.get("time_text"):
-            lines.append(f"- {label}: {_cut(channel['time_text'], 240)}")
-        else:
-            lines.append(f"- {label}: {texts.TIME_UNKNOWN}")
-    return lines
+def _key(doc: dict[str, Any]) -> str:
+    return " ".join(str(doc["name"]).lower().split())
 
 
-def _document_lines(record: dict[str, Any]) -> list[str]:
-    """Documents by name, each once: records with many cases repeat the same forms."""
+def _document_groups(record: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Documents each once, in the order a citizen gathers them.
+
+    First the papers every applicant needs: those outside any case, or named in every
+    case, with forms and identity papers at the top. Then each case's own papers under
+    the case's name. Records with many cases repeat the same forms: one line each.
+    """
     documents = record.get("documents") or []
-    unique: dict[str, dict[str, Any]] = {}
+    cases: dict[str, list[dict[str, Any]]] = {}
     for doc in documents:
-        unique.setdefault(" ".join(doc["name"].lower().split()), doc)
+        cases.setdefault(str(doc.get("case") or ""), []).append(doc)
+    named = [c for c in cases if c]
+    shared: set[str] = set()
+    if len(named) > 1:
+        shared = set.intersection(*({_key(d) for d in cases[c]} for c in named))
+    common: dict[str, dict[str, Any]] = {}
+    for doc in documents:
+        if not doc.get("case") or _key(doc) in shared or len(named) == 1:
+            common.setdefault(_key(doc), doc)
+    groups = [("", sorted(common.values(), key=_doc_rank))]
+    seen = set(common)
+    for case in named if len(named) > 1 else []:
+        own = []
+        for doc in cases[case]:
+            if _key(doc) not in seen:
+                seen.add(_key(doc))
+                own.append(doc)
+        if own:
+            groups.append((case, sorted(own, key=_doc_rank)))
+    return groups
+
+
+def _document_lines(record: dict[str, Any], limit: int = MAX_DOCUMENTS) -> list[str]:
+    """Numbered documents, common first, then per case; "… và N giấy tờ khác" past ``limit``."""
     lines: list[str] = []
-    for number, doc in enumerate(list(unique.values())[:MAX_DOCUMENTS], start=1):
-        originals, copies = doc.get("originals"), doc.get("copies")
-        counts = ""
-        if originals is not None and copies:
-            counts = " (" + texts.DOCUMENT_COUNTS.format(originals=originals, copies=copies) + ")"
-        elif originals:
-            counts = " (" + texts.DOCUMENT_ORIGINALS.format(originals=originals) + ")"
-        lines.append(f"{number}. {_cut(doc['name'], 400)}{counts}")
-    if len(unique) > MAX_DOCUMENTS:
-        lines.append(texts.DOCUMENTS_MORE.format(n=len(unique) - MAX_DOCUMENTS))
-    if len({d.get("case") for d in documents if d.get("case")}) > 1:
-        lines.append(texts.DOCUMENTS_BY_CASE)
+    shown = total = 0
+    for case, docs in _document_groups(record):
+        total += len(docs)
+        room = [d for d in docs][: max(0, limit - shown)]
+        if not room:
+            continue
+        if case:
+            lines.append(texts.DOCUMENTS_CASE.format(case=_cut(case, 120)))
+        for doc in room:
+            shown += 1
+            lines.append(f"{shown}. {_doc_line(doc)}")
+    if total > shown:
+        lines.append(texts.DOCUMENTS_MORE.format(n=total - shown))
     return lines
 
 
-def _where_lines(record: dict[str, Any]) -> list[str]:
+def _where_lines(record: dict[str, Any], limit: int = 300) -> list[str]:
     lines = []
     if record.get("implementing_agencies"):
-        lines.append(texts.WHERE_TITLE.format(agencies=_cut(record["implementing_agencies"], 300)))
+        lines.append(
+            texts.WHERE_TITLE.format(agencies=_cut(record["implementing_agencies"], limit))
+        )
     if record.get("levels"):
         lines.append(texts.LEVELS.format(levels=", ".join(record["levels"])))
     if record.get("receiving_address"):
-        lines.append(texts.ADDRESS.format(address=_cut(record["receiving_address"], 500)))
+        lines.append(texts.ADDRESS.format(address=_cut(record["receiving_address"], limit)))
     return lines
 
 
-def _online_lines(record: dict[str, Any]) -> list[str]:
+def _online_lines(record: dict[str, Any], *, short: bool = False) -> list[str]:
     service = online_service(record)
     if service is None:
-        return [texts.ONLINE_NONE]
-    sentence = texts.ONLINE_FULL if record["online_level"] == "toan_trinh" else texts.ONLINE_PARTIAL
+        return [] if short else [texts.ONLINE_NONE]
+    full = record["online_level"] == "toan_trinh"
+    if short:
+        sentence = texts.ONLINE_FULL_SHORT if full else texts.ONLINE_PARTIAL_SHORT
+    else:
+        sentence = texts.ONLINE_FULL if full else texts.ONLINE_PARTIAL
+    if service["url"] == record.get("portal_url"):
+        return [sentence]  # the link closes the answer anyway
     return [sentence, texts.ONLINE_LINK.format(url=service["url"])]
 
 
@@ -139,64 +183,111 @@ def _section(title: str, lines: list[str], what: str) -> list[str]:
     return [title, *lines]
 
 
+def _unique(lines: list[str]) -> list[str]:
+    """Identical lines once, in their first place."""
+    return list(dict.fromkeys(lines))
+
+
+def _fit(head: list[str], body: list[str], tail: list[str], limit: int) -> str:
+    """``head + body + tail`` within ``limit`` characters: body lines are cut from the end
+    (a long line is shortened first) and a pointer to the detail page is added."""
+    body = _unique(body)
+    fixed = len("\n".join(head + tail)) + 1
+    kept: list[str] = []
+    used = fixed
+    for i, line in enumerate(body):
+        last = i == len(body) - 1
+        room = limit - used - (0 if last else len(texts.SEE_DETAIL) + 1)
+        if len(line) + 1 <= room:
+            kept.append(line)
+            used += len(line) + 1
+            continue
+        room = limit - used - len(texts.SEE_DETAIL) - 1
+        if room > 80:
+            indent = line[: len(line) - len(line.lstrip())]
+            kept.append(indent + _cut(line, room - 1 - len(indent)))
+        kept.append(texts.SEE_DETAIL)
+        break
+    return "\n".join(head + kept + tail)
+
+
+def _ending(record: dict[str, Any], aspect: Aspect | None, *, short: bool = False) -> list[str]:
+    lines = []
+    if record.get("crawled_at"):
+        updated = texts.UPDATED_SHORT if short else texts.UPDATED
+        lines.append(updated.format(date=_date(record["crawled_at"])))
+    words = [f"“{w}”" for a, w in _HINTS.items() if a != aspect]
+    lines.append(texts.MORE_HINT.format(words=", ".join(words[:-1]) + " hoặc " + words[-1]))
+    if record.get("portal_url"):
+        lines.append(texts.DETAIL_LINK.format(url=record["portal_url"]))
+    return lines
+
+
 def compose_procedure(
-    record: dict[str, Any], aspect: Aspect | None, *, prefer_online: bool = False
+    record: dict[str, Any],
+    aspect: Aspect | None,
+    *,
+    prefer_online: bool = False,
+    today: dt.date | None = None,
 ) -> str:
-    """The answer about one procedure: the asked aspect, or a short overview."""
-    lines = [texts.PROCEDURE_HEADER.format(name=record["name"], code=record["code"])]
+    """The answer about one procedure: the asked aspect, or a short overview.
+
+    ``today`` (the caller's clock) decides which fee rate is in force; without it every
+    dated rate is shown with its dates. Length: at most :data:`ASPECT_LIMIT` characters
+    for one aspect, :data:`GENERAL_LIMIT` for the overview (detail cut, link kept).
+    """
+    head = [texts.PROCEDURE_HEADER.format(name=_cut(record["name"], 160), code=record["code"])]
+    body: list[str] = []
+    limit = ASPECT_LIMIT
     if record.get("detail") == "summary":
         if record.get("fields"):
-            lines.append(texts.FIELD.format(fields=", ".join(record["fields"])))
-        lines += _where_lines(record)
-        lines.append(texts.SUMMARY_ONLY)
+            body.append(texts.FIELD.format(fields=", ".join(record["fields"])))
+        body += _where_lines(record)
+        body.append(texts.SUMMARY_ONLY)
     elif aspect == "fee":
-        lines += _section(texts.FEES_TITLE, _fee_lines(record, prefer_online), "fee")
+        body += _section(
+            texts.FEES_TITLE, fee_lines(record, today, prefer_online=prefer_online), "fee"
+        )
     elif aspect == "time":
-        lines += _section(texts.TIME_TITLE, _time_lines(record, prefer_online), "time")
+        body += _section(texts.TIME_TITLE, time_lines(record, prefer_online=prefer_online), "time")
     elif aspect == "documents":
-        lines += _section(texts.DOCUMENTS_TITLE, _document_lines(record), "documents")
+        body += _section(texts.DOCUMENTS_TITLE, _document_lines(record), "documents")
     elif aspect == "where":
-        lines += _where_lines(record)
+        body += _where_lines(record)
     elif aspect == "steps":
-        steps = [_cut(s, 400) for s in (record.get("steps") or [])[:MAX_STEPS]]
-        lines += _section(texts.STEPS_TITLE, steps, "steps")
+        steps = [_cut(s, 300) for s in (record.get("steps") or [])[:MAX_STEPS]]
+        body += _section(texts.STEPS_TITLE, steps, "steps")
     elif aspect == "legal_basis":
         bases = record.get("legal_bases") or []
         legal = [
-            f"- {b['number']}" + (f": {_cut(b['title'], 200)}" if b.get("title") else "")
+            f"- {b['number']}" + (f": {_cut(b['title'], 120)}" if b.get("title") else "")
             for b in bases[:MAX_LEGAL]
         ]
         if len(bases) > MAX_LEGAL:  # numbers are short: list every one
             legal.append("- " + ", ".join(b["number"] for b in bases[MAX_LEGAL:]))
-        lines += _section(texts.LEGAL_TITLE, legal, "legal_basis")
+        body += _section(texts.LEGAL_TITLE, legal, "legal_basis")
     elif aspect == "conditions":
         conditions = record.get("conditions") or ""
-        lines += (
+        body += (
             [texts.CONDITIONS_TITLE, _cut(conditions)] if conditions else [texts.CONDITIONS_NONE]
         )
     elif aspect == "result":
         results = [f"- {r}" for r in record.get("results") or []]
-        lines += _section(texts.RESULT_TITLE, results, "result")
+        body += _section(texts.RESULT_TITLE, results, "result")
     elif aspect != "online":
-        lines += _where_lines(record)
-        channel_lines = _time_lines(record, prefer_online)
+        limit = GENERAL_LIMIT
+        body += _where_lines(record, limit=160)
+        channel_lines = time_lines(record, prefer_online=prefer_online)
         if channel_lines:
-            lines += [texts.TIME_TITLE, *channel_lines]
-        fee_lines = _fee_lines(record, prefer_online)
-        if fee_lines:
-            lines += [texts.FEES_TITLE, *fee_lines]
-        documents = record.get("documents") or []
-        if documents:
-            lines += [texts.DOCUMENTS_TITLE, *_document_lines(record)[:6]]
-            if len(documents) > 5:
-                lines.append(texts.DOCUMENTS_MORE.format(n=len(documents) - 5))
-    if record.get("detail") != "summary":
-        lines += _online_lines(record)
-    if record.get("portal_url"):
-        lines.append(texts.DETAIL_LINK.format(url=record["portal_url"]))
-    if record.get("crawled_at"):
-        lines.append(texts.UPDATED.format(date=_date(record["crawled_at"])))
-    return "\n".join(lines)
+            body += [texts.TIME_TITLE, *channel_lines]
+        fees = fee_lines(record, today, prefer_online=prefer_online)
+        if fees:
+            body += [texts.FEES_TITLE, *fees]
+        if record.get("documents"):
+            body += [texts.DOCUMENTS_TITLE, *_document_lines(record, limit=5)]
+    short = limit == ASPECT_LIMIT and aspect != "online"
+    tail = _online_lines(record, short=short) if record.get("detail") != "summary" else []
+    return _fit(head, body, tail + _ending(record, aspect, short=short), limit)
 
 
 def compose_faq(record: dict[str, Any]) -> str:

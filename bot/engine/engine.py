@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from bot.engine.composer import (
     compose_plan,
     compose_procedure,
     online_service,
+    today_in_vietnam,
 )
 from bot.engine.conversation import ConversationState, ConversationStore
 from bot.engine.intents import (
@@ -63,12 +65,15 @@ class AnswerEngine:
         log: QuestionLog | None = None,
         thresholds: Thresholds | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        today: Callable[[], dt.date] = today_in_vietnam,
     ) -> None:
         self._knowledge = knowledge
         self._conversations = conversations
         self._log = log
         self._thresholds = thresholds or Thresholds()
         self._clock = clock
+        # The day decides which fee rate is in force; the caller owns the calendar.
+        self._today = today
 
     # ------------------------------------------------------------------ entry
 
@@ -270,7 +275,9 @@ class AnswerEngine:
         if kind == "procedure":
             if aspect is None and prefer_online:
                 aspect = "online"
-            body = compose_procedure(record, aspect, prefer_online=prefer_online)
+            body = compose_procedure(
+                record, aspect, prefer_online=prefer_online, today=self._today()
+            )
             url = record.get("portal_url") or None
             title = record["name"]
             service = online_service(record)

@@ -3,6 +3,7 @@
 Usage::
 
     python eval/strict/validate_strict.py [--db PATH] [--json] [FILE ...]
+    python eval/strict/validate_strict.py --emit test > /tmp/strict-test.jsonl   # one split
 
 Without FILE it checks every ``eval/strict/*.jsonl``. The database is ``--db``, else
 ``var/tthc.sqlite3`` of this checkout (the shared knowledge base built from the bundled
@@ -27,7 +28,7 @@ import sqlite3
 import sys
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -166,13 +167,19 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
-def _same_name_codes(expected: Sequence[str], names: dict[str, str]) -> bool:
+def _same_name_codes(expected: Sequence[str], names: Mapping[str, str]) -> bool:
     keys = Counter(name_key(names[code]) for code in expected if code in names)
     return any(count > 1 for count in keys.values())
 
 
-def check_line(obj: object, where: str, names: dict[str, str], report: Report) -> Item | None:
-    """Check one parsed line; append its errors/warnings and return it when usable."""
+def check_line(
+    obj: object, where: str, names: Mapping[str, str] | None, report: Report
+) -> Item | None:
+    """Check one parsed line; append its errors/warnings and return it when usable.
+
+    With ``names`` None (no knowledge base at hand) the checks that need the official names
+    (codes exist, ``same_name``, variant names) are skipped; everything else is checked.
+    """
     if not isinstance(obj, dict):
         report.errors.append(f"{where}: not a JSON object")
         return None
@@ -198,7 +205,7 @@ def check_line(obj: object, where: str, names: dict[str, str], report: Report) -
         report.errors.append(f"{where}: duplicate code in expected")
         ok = False
     for code in expected:
-        if code not in names:
+        if names is not None and code not in names:
             report.errors.append(f"{where}: unknown procedure code {code!r}")
             ok = False
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -228,14 +235,14 @@ def check_line(obj: object, where: str, names: dict[str, str], report: Report) -
     if QUALIFIER in tags and "variant" not in tags:
         report.errors.append(f"{where}: 'qualifier' needs 'variant' as well")
         ok = False
-    shared = _same_name_codes(expected, names)
+    shared = names is not None and _same_name_codes(expected, names)
     if shared and "same_name" not in tags:
         report.errors.append(f"{where}: expected codes share an official name but no 'same_name'")
         ok = False
-    if "same_name" in tags and not shared:
+    if names is not None and "same_name" in tags and not shared:
         report.errors.append(f"{where}: 'same_name' but no two expected codes share a name")
         ok = False
-    if QUALIFIER not in tags:
+    if names is not None and QUALIFIER not in tags:
         for code in expected:
             folded = fold(names.get(code, ""))
             marker = next((m for m in VARIANT_MARKERS if m in folded), None)
@@ -254,8 +261,12 @@ def check_line(obj: object, where: str, names: dict[str, str], report: Report) -
     )
 
 
-def validate(paths: Iterable[Path], names: dict[str, str]) -> Report:
-    """Check every file; questions must be unique over all of them."""
+def validate(paths: Iterable[Path], names: Mapping[str, str] | None) -> Report:
+    """Check every file; questions must be unique over all of them.
+
+    ``names`` maps procedure codes to official names (:func:`load_names`); None skips the
+    checks that need the knowledge base.
+    """
     report = Report()
     seen: dict[str, str] = {}
     for path in paths:
@@ -335,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help="default: eval/strict/*.jsonl")
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="knowledge base (SQLite)")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.add_argument(
+        "--emit",
+        choices=("train", "test"),
+        help="print the valid lines of one split as JSONL (for `tthc eval`) instead of counts",
+    )
     args = parser.parse_args(argv)
     paths: list[Path] = args.files or sorted(HERE.glob("*.jsonl"))
     if not args.db.is_file():
@@ -343,7 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     report = validate(paths, load_names(args.db))
     check_totals(report, paths)
     table = counts(report.items)
-    if args.json:
+    if args.emit:
+        for item in report.items:
+            if item.split == args.emit:
+                line = {"question": item.question, "expected": list(item.expected)}
+                print(json.dumps({**line, "tags": list(item.tags)}, ensure_ascii=False))
+    elif args.json:
         print(
             json.dumps(
                 {"counts": table, "errors": report.errors, "warnings": report.warnings},
