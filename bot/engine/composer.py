@@ -89,34 +89,42 @@ def _doc_line(doc: dict[str, Any], limit: int = 200) -> str:
 
 
 def _doc_rank(doc: dict[str, Any]) -> int:
-    name = str(doc.get("name") or "")
+    name = str(doc.get("name") or "").strip()
+    if name.startswith(("*", "Lưu ý", "Ghi chú")):
+        return 3  # a note written as a row, not a paper to bring
     if doc.get("has_form") or _FORM.match(name):
         return 0
     return 1 if _IDENTITY.search(name) else 2
 
 
 def _key(doc: dict[str, Any]) -> str:
-    return " ".join(str(doc["name"]).lower().split())
+    # The same form is written with small differences per case ("CT01 ... hoặc ..."):
+    # its first words identify it.
+    return " ".join(str(doc["name"]).lower().split())[:50]
 
 
 def _document_groups(record: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     """Documents each once, in the order a citizen gathers them.
 
-    First the papers every applicant needs: those outside any case, or named in every
-    case, with forms and identity papers at the top. Then each case's own papers under
-    the case's name. Records with many cases repeat the same forms: one line each.
+    First the papers every applicant needs: those outside any case, forms and identity
+    papers named in two or more cases, and papers named in every case; forms and
+    identity papers at the top. Then each case's own papers under the case's name.
     """
     documents = record.get("documents") or []
     cases: dict[str, list[dict[str, Any]]] = {}
+    documents = [d for d in documents if _doc_rank(d) < 3]
     for doc in documents:
         cases.setdefault(str(doc.get("case") or ""), []).append(doc)
     named = [c for c in cases if c]
-    shared: set[str] = set()
-    if len(named) > 1:
-        shared = set.intersection(*({_key(d) for d in cases[c]} for c in named))
+    in_cases: dict[str, int] = {}
+    for case in named:
+        for key in {_key(d) for d in cases[case]}:
+            in_cases[key] = in_cases.get(key, 0) + 1
     common: dict[str, dict[str, Any]] = {}
     for doc in documents:
-        if not doc.get("case") or _key(doc) in shared or len(named) == 1:
+        count = in_cases.get(_key(doc), 0)
+        shared = len(named) > 1 and (count == len(named) or (count >= 2 and _doc_rank(doc) < 2))
+        if not doc.get("case") or shared or len(named) == 1:
             common.setdefault(_key(doc), doc)
     groups = [("", sorted(common.values(), key=_doc_rank))]
     seen = set(common)
@@ -144,7 +152,7 @@ def _document_lines(record: dict[str, Any], limit: int = MAX_DOCUMENTS) -> list[
             lines.append(texts.DOCUMENTS_CASE.format(case=_cut(case, 120)))
         for doc in room:
             shown += 1
-            lines.append(f"{shown}. {_doc_line(doc)}")
+            lines.append(f"{shown}. {_doc_line(doc, 140)}")
     if total > shown:
         lines.append(texts.DOCUMENTS_MORE.format(n=total - shown))
     return lines
@@ -265,6 +273,8 @@ def compose_procedure(
         ]
         if len(bases) > MAX_LEGAL:  # numbers are short: list every one
             legal.append("- " + ", ".join(b["number"] for b in bases[MAX_LEGAL:]))
+        if len("\n".join(legal)) > 420:  # titles would push numbers out: numbers only
+            legal = ["- " + ", ".join(b["number"] for b in bases)]
         body += _section(texts.LEGAL_TITLE, legal, "legal_basis")
     elif aspect == "conditions":
         conditions = record.get("conditions") or ""

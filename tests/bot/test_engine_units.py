@@ -92,16 +92,22 @@ def test_fee_answer_reads_the_record() -> None:
     direct = next(line for line in lines if line.startswith("- Nộp trực tiếp"))
     assert "10.000 đồng" in online and "20.000 đồng" in direct
     assert lines.index(online) < lines.index(direct)  # the asked channel first
-    assert texts.ONLINE_PARTIAL in text and record["online_url"] in text
+    # Aspect answers carry the short online sentence; the link closes the answer.
+    assert texts.ONLINE_PARTIAL_SHORT in text and record["online_url"] in text
+    assert text.splitlines()[-1] == texts.DETAIL_LINK.format(url=record["portal_url"])
     assert "18/07/2026" in text
     assert online_service(record) == {"level": "một phần", "url": record["online_url"]}
 
 
 def test_time_documents_legal_where() -> None:
     record = details()["1.004222"]
-    assert "- Nộp trực tuyến: 7 ngày làm việc" in compose_procedure(record, "time")
+    # Both channels take 7 working days: one merged line.
+    assert "- Mọi cách nộp: 7 ngày làm việc" in compose_procedure(record, "time")
     documents = compose_procedure(record, "documents")
-    assert record["documents"][0]["name"][:60] in documents
+    # The CT01 form every applicant fills in comes first (it was item 12 of 12 before
+    # documents were ordered: form and identity papers, common case, then each case).
+    assert documents.splitlines()[2].startswith("1. Tờ khai thay đổi thông tin cư trú (mẫu CT01")
+    assert len(documents) <= 800
     legal = compose_procedure(record, "legal_basis")
     for basis in record["legal_bases"]:
         assert basis["number"] in legal
