@@ -36,6 +36,9 @@ MAX_CHARS = 600
 ASPECT_LIMIT = 800
 #: Characters of a general answer: one Zalo or Messenger message.
 GENERAL_LIMIT = 1500
+#: Characters of a fee answer whose amounts do not fit :data:`ASPECT_LIMIT` even written
+#: compactly (land fee tables): still one message.
+FEE_TABLE_LIMIT = 1200
 _VIETNAM = dt.timezone(dt.timedelta(hours=7))
 # Forms and identity papers every applicant brings: listed before everything else.
 _FORM = re.compile(r"(?i)^(?:[-+*•\d.)\s]*)(?:tờ khai|đơn|phiếu|mẫu|bản khai|văn bản đề nghị)")
@@ -253,9 +256,13 @@ def compose_procedure(
         body += _where_lines(record)
         body.append(texts.SUMMARY_ONLY)
     elif aspect == "fee":
-        body += _section(
-            texts.FEES_TITLE, fee_lines(record, today, prefer_online=prefer_online), "fee"
-        )
+        fees = fee_lines(record, today, prefer_online=prefer_online)
+        if len("\n".join(fees)) > ASPECT_LIMIT - 420:  # would be cut: amounts without words
+            fees = fee_lines(record, today, prefer_online=prefer_online, compact=True)
+            # Every amount the record states is worth more than the 800 target: a long
+            # fee table may use one whole message.
+            limit = FEE_TABLE_LIMIT
+        body += _section(texts.FEES_TITLE, fees, "fee")
     elif aspect == "time":
         body += _section(texts.TIME_TITLE, time_lines(record, prefer_online=prefer_online), "time")
     elif aspect == "documents":
@@ -291,6 +298,8 @@ def compose_procedure(
         if channel_lines:
             body += [texts.TIME_TITLE, *channel_lines]
         fees = fee_lines(record, today, prefer_online=prefer_online)
+        if len("\n".join(fees)) > 600:
+            fees = fee_lines(record, today, prefer_online=prefer_online, compact=True)
         if fees:
             body += [texts.FEES_TITLE, *fees]
         if record.get("documents"):

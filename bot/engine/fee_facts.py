@@ -112,8 +112,10 @@ def _amount_quotes(note: str, budget: int = AMOUNTS_QUOTE) -> str:
         parts.append(piece)
         used += len(piece) + 2
     text = "; ".join(parts)
+    if rest and not parts:
+        return texts.FEE_AMOUNTS_ONLY.format(amounts=", ".join(rest))
     if rest:
-        text += ("; " if text else "") + texts.FEE_OTHER_AMOUNTS.format(amounts=", ".join(rest))
+        text += "; " + texts.FEE_OTHER_AMOUNTS.format(amounts=", ".join(rest))
     return text
 
 
@@ -149,7 +151,12 @@ def _with_kind(fee: dict[str, Any], body: str) -> str:
 
 
 def _fee_text(
-    fee: dict[str, Any], today: dt.date | None, base_shown: set[int], budget: int = AMOUNTS_QUOTE
+    fee: dict[str, Any],
+    today: dt.date | None,
+    base_shown: set[int],
+    budget: int = AMOUNTS_QUOTE,
+    *,
+    compact: bool = False,
 ) -> str | None:
     """One fee as a phrase, or ``None`` when it is a reduced rate not in force today."""
     meaning = fee.get("meaning", "amount")
@@ -189,10 +196,10 @@ def _fee_text(
             parts.append(texts.FEE_NOTE_AMOUNTS.format(amounts=quotes))
         elif quotes:
             parts = [f"{parts[0]} {quotes}"]
-        exemption = _exemption(note)
+        exemption = "" if compact else _exemption(note)
         if exemption:
             parts.append(exemption)
-        if not quotes and not who and note:
+        if not quotes and not who and note and not compact:
             parts.append(f"“{_cut(note, NOTE_QUOTE)}”")
         return "; ".join(parts)
     if meaning == "unknown":
@@ -234,14 +241,16 @@ def _short_note(note: str) -> str:
     return note
 
 
-def _channel_fee_texts(channel: dict[str, Any], today: dt.date | None) -> list[str]:
+def _channel_fee_texts(
+    channel: dict[str, Any], today: dt.date | None, *, compact: bool = False
+) -> list[str]:
     fees = list(channel.get("fees") or [])
     if not fees:
         return [texts.NO_FEE_INFO]
     base_shown: set[int] = set()
     # Notes listing amounts share the channel's quote budget.
     quoting = sum(1 for f in fees if f.get("meaning") == "set_elsewhere") or 1
-    budget = AMOUNTS_QUOTE // quoting
+    budget = 0 if compact else AMOUNTS_QUOTE // quoting
     reduced = [_fee_text(f, today, base_shown) for f in fees if f.get("meaning") == "reduced"]
     out: list[str] = [r for r in reduced if r]
     # Several plain amounts whose notes share a heading are written on one line:
@@ -253,7 +262,7 @@ def _channel_fee_texts(channel: dict[str, Any], today: dt.date | None) -> list[s
         amount = fee.get("amount_vnd")
         if amount is not None and amount in base_shown and fee.get("meaning") == "amount":
             continue  # already given as the full rate of a reduced one
-        plain = _plain(fee, today) if len(fees) > 2 else None
+        plain = _plain(fee, compact=compact) if len(fees) > 2 else None
         if plain is not None:
             heading, item = plain
             if heading not in groups:
@@ -261,16 +270,34 @@ def _channel_fee_texts(channel: dict[str, Any], today: dt.date | None) -> list[s
                 out.append(heading)  # its place, filled in below
             groups[heading].append(item)
             continue
-        phrase = _fee_text(fee, today, base_shown, budget)
+        phrase = _fee_text(fee, today, base_shown, budget, compact=compact)
         if phrase and phrase not in out:
             out.append(phrase)
-    return [
-        (f"{p}: " if p else "") + "; ".join(dict.fromkeys(groups[p])) if p in groups else p
-        for p in out
-    ]
+    return [(f"{p}: " if p else "") + _join(groups[p], compact) if p in groups else p for p in out]
 
 
-def _plain(fee: dict[str, Any], today: dt.date | None) -> tuple[str, str] | None:
+def _join(items: list[str], compact: bool) -> str:
+    """ "(Đất) 25.000 đồng; (Tài sản) 25.000 đồng" → compact: "(Đất), (Tài sản): 25.000 đồng"."""
+    items = list(dict.fromkeys(items))
+    if not compact:
+        return "; ".join(items)
+    by_value: dict[str, list[str]] = {}
+    for item in items:
+        detail, _, value = item.rpartition(" ")
+        amount = item[len(detail) :].strip() if detail else item
+        cut = re.search(r"\s(?=\d[\d.]*\s+đồng$)", item)
+        if cut:
+            detail, amount = item[: cut.start()], item[cut.end() :]
+        by_value.setdefault(amount, []).append(detail.strip())
+        del value
+    parts = []
+    for amount, details in by_value.items():
+        named = ", ".join(d for d in details if d)
+        parts.append(f"{named} {amount}" if named else amount)
+    return "; ".join(parts)
+
+
+def _plain(fee: dict[str, Any], *, compact: bool = False) -> tuple[str, str] | None:
     """``(heading, "detail amount")`` of an undated VND amount with a short note, else None.
 
     The heading is the note up to its last bracket ("Lệ phí cấp Giấy chứng nhận: Cấp đổi,
@@ -286,11 +313,12 @@ def _plain(fee: dict[str, Any], today: dt.date | None) -> tuple[str, str] | None
         or len(note) > 160
     ):
         return None
-    value = _with_kind(fee, _value(fee))
+    value = _value(fee) if compact else _with_kind(fee, _value(fee))
     cut = note.rfind(" (")
-    if cut > 0:
-        return note[:cut], f"{note[cut + 1 :]} {value}"
-    return note, value
+    heading, detail = (note[:cut], note[cut + 1 :]) if cut > 0 else (note, "")
+    if compact:
+        heading = _cut(heading, 60)
+    return heading, f"{detail} {value}".strip()
 
 
 def _channels_in_order(record: dict[str, Any], prefer_online: bool) -> list[dict[str, Any]]:
@@ -327,13 +355,18 @@ def _merged(
 
 
 def fee_lines(
-    record: dict[str, Any], today: dt.date | None, *, prefer_online: bool = False
+    record: dict[str, Any],
+    today: dt.date | None,
+    *,
+    prefer_online: bool = False,
+    compact: bool = False,
 ) -> list[str]:
     """The fee lines of a procedure as of ``today`` (all dated rates shown when ``None``).
 
     When a rate has expired, one closing line says where the rate in force is found.
+    ``compact`` drops the words around the amounts of long notes (amounts stay).
     """
-    lines = _merged(record, prefer_online, lambda c: _channel_fee_texts(c, today))
+    lines = _merged(record, prefer_online, lambda c: _channel_fee_texts(c, today, compact=compact))
     if any(texts.FEE_EXPIRED_MARK in line for line in lines):
         lines.append(texts.FEE_EXPIRED_NOTE)
     return lines

@@ -106,6 +106,7 @@ FEE_SET_IN_NOTE = "theo quy định, không có một mức chung"
 FEE_NOTE_AMOUNTS = "mức ghi trong dữ liệu: {amounts}"
 FEE_IN_NOTE = "theo các mức ghi trong dữ liệu:"
 FEE_OTHER_AMOUNTS = "và các mức {amounts} đồng"
+FEE_AMOUNTS_ONLY = "các mức {amounts} đồng"
 FEE_NO_CURRENCY = "dữ liệu ghi {value} nhưng không ghi đơn vị tiền (xem chi tiết)"
 
 PROCEDURE_HEADER = "Thủ tục: {name} (mã {code})"
