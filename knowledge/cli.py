@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge import migrate
+from knowledge.audit import PROBLEMS, audit, counts
 from knowledge.bundled import DEFAULT_DATA_DIR, bundled_paths
 from knowledge.codec import KINDS, RecordKind, to_json
 from knowledge.db import make_engine, make_session_factory, transaction
@@ -21,6 +23,7 @@ from knowledge.errors import ImportFileError, RecordNotFound
 from knowledge.exporting import EXPORT_FORMATS, export
 from knowledge.importers.reading import FORMATS
 from knowledge.importing import import_files
+from knowledge.records import ProcedureData
 from knowledge.repository import KnowledgeRepository
 from knowledge.settings import KnowledgeSettings
 
@@ -155,7 +158,10 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     """
     kbc = _context(ctx)
     with transaction(kbc.factory) as session:
-        data = KnowledgeRepository(session).stats()
+        repo = KnowledgeRepository(session)
+        data = repo.stats()
+        procedures = [r for r in repo.iter_records("procedure") if isinstance(r, ProcedureData)]
+        data["audit"] = counts(audit(procedures, _today()))
     if as_json:
         _echo_json(data)
         return
@@ -166,6 +172,62 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     for kind, label in (("faqs", "Hỏi đáp"), ("plans", "Kế hoạch"), ("hotlines", "Đường dây nóng")):
         click.echo(f"{label}: {data[kind]['total']}")
     click.echo(f"Lịch sử chỉnh sửa: {data['revisions']}")
+    click.echo(
+        "Cần kiểm tra (tthc kb audit): " + ", ".join(f"{k}={v}" for k, v in data["audit"].items())
+    )
+
+
+def _today() -> dt.date:
+    """Today in Vietnam (UTC+7): which fee rates have expired is decided by this day."""
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
+
+
+@kb.command(name="audit")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge expired rates as of this day (default: today in Vietnam).",
+)
+@click.pass_context
+def audit_(ctx: click.Context, as_json: bool, today: dt.datetime | None) -> None:
+    """List procedures whose fees or times cannot be told with confidence.
+
+    Problems: zero_fee_amount_in_note (no amount but the note writes amounts),
+    unknown_time_unit (a bare number), expired_rate (the note's end date has passed),
+    currency_missing (an amount with no currency). Exit code 0 either way.
+
+    \b
+    Examples:
+      tthc kb audit
+      tthc kb audit --json --today 2026-11-30
+    """
+    kbc = _context(ctx)
+    day = today.date() if today else _today()
+    with transaction(kbc.factory) as session:
+        procedures = [
+            r
+            for r in KnowledgeRepository(session).iter_records("procedure")
+            if isinstance(r, ProcedureData)
+        ]
+    findings = audit(procedures, day)
+    if as_json:
+        _echo_json(
+            {
+                "today": day.isoformat(),
+                "counts": counts(findings),
+                "findings": [f.as_dict() for f in findings],
+            }
+        )
+        return
+    for finding in findings:
+        click.echo(f"{finding.code}\t{finding.method}\t{finding.problem}\t{finding.detail}")
+    total = counts(findings)
+    click.echo(
+        f"{len({f.code for f in findings})} thủ tục cần kiểm tra (ngày {day:%d/%m/%Y}): "
+        + ", ".join(f"{k}={total[k]}" for k in PROBLEMS)
+    )
 
 
 def _kind_option() -> Callable[[F], F]:
