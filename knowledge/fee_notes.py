@@ -45,6 +45,7 @@ _FREE_WORDS = re.compile(
     r"(?i)^\s*(?:miễn(?: thu)?(?: phí| lệ phí)?|không thu(?: phí| lệ phí)?|không phải nộp"
     r"|không mất phí)\s*\.?\s*$"
 )
+_PAREN = re.compile(r"\([^()]*\)")
 _WAIVER = re.compile(r"(?i)miễn(?: thu)?(?: phí| lệ phí)?\s+(?:từ|đến|kể)")
 _COUNCIL = re.compile(
     r"(?<![-\w])(?:[Hh]ội đồng nhân dân|HĐND)(?:\s+(?:cấp\s+)?(?:[Tt]ỉnh|[Tt]hành phố)"
@@ -170,11 +171,16 @@ def with_facts(fee: FeeData, *, says_free: bool = False) -> tuple[FeeData, ...]:
     temporary reduced rates the note states (see :func:`reductions`).
 
     The fee's own validity is read from the note's clauses that state no percentage
-    (those belong to a reduced rate, not to the fee itself).
+    (those belong to a reduced rate, not to the fee itself) and, unless the fee is free,
+    no waiver (a dated "miễn phí từ ... đến ..." belongs to the waiver).
     """
-    own = " ".join(c for c in _clauses(fee.description) if not _PERCENT.search(c))
-    start, end = validity(own)
     meaning = classify(fee.amount_vnd, fee.description, currency=fee.currency, says_free=says_free)
+    own = " ".join(c for c in _clauses(fee.description) if not _PERCENT.search(c))
+    if meaning != "free":
+        # "(Miễn phí từ ngày 07/4/2026 đến 30/6/2026 ...)" dates a waiver, not this amount.
+        own = _PAREN.sub(lambda m: "" if _WAIVER.search(m.group()) else m.group(), own)
+        own = " ".join(c for c in _clauses(own) if not _WAIVER.search(c))
+    start, end = validity(own)
     head = replace(
         fee,
         # A 0 that only stands for "set elsewhere" is not an amount of this fee.
