@@ -8,6 +8,7 @@ an hour. Every chunk, embedded or not, goes into the keyword index.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -132,40 +133,175 @@ def faq_chunks(record: dict[str, Any], revision: int) -> Iterator[Chunk]:
 
 
 def plan_chunks(record: dict[str, Any], key: str, revision: int) -> Iterator[Chunk]:
-    """One passage per top-level section, and one per large sub-section (heading path)."""
+    """A plan's outline, then its content cut to the size that holds an answer.
+
+    Fields (an address lists 1-based child positions from the top of the section tree:
+    ``section:4.2`` is the 2nd child of the 4th top-level node; the engine resolves it
+    in the same stored record):
+
+    * ``outline``: number, title, issuer, year, opening paragraph and top-level headings;
+    * ``section:<address>``: a section's own prose with its leaf items (bullets, numbered
+      paragraphs); a section longer than :data:`PLAN_PASSAGE_CHARS` is cut at paragraph,
+      then sentence boundaries into passages ``section:<address>/<n>`` (n from 1);
+    * ``row:<table address>.<n>``: data row n of a table, each cell labelled with its
+      column header (a continuation row inherits the cells the row above spans).
+
+    Every passage's text starts with the plan's label and the heading path that leads to
+    it, so a question's words find it whether they name the plan, the section or the fact.
+    """
     title = record["title"]
-    label = _join([title, record.get("issuer", ""), str(record.get("year") or "")], " - ")
-    passages: list[tuple[list[dict[str, Any]], str]] = []
-    for top in record.get("sections") or []:
-        children = top.get("children") or []
-        big = [c for c in children if _is_big(c)]
-        small = [c for c in children if not _is_big(c)]
-        passages.append(([top], _flatten({**top, "children": small})))
-        passages.extend(([top, child], _flatten(child)) for child in big)
-    for number, (path, body) in enumerate(passages, start=1):
-        heading = " > ".join(_join([n.get("marker", ""), n.get("heading", "")], " ") for n in path)
+    number = record.get("number") or ""
+    year = str(record.get("year") or "")
+    issuer = record.get("issuer", "")
+    label = _join([f"Kế hoạch số {number}" if number else "Kế hoạch", title, issuer, year], " - ")
+    short = _join([issuer, year], " ")
+    sections = record.get("sections") or []
+    tops = [plan_label(n) for n in sections if n.get("marker") not in ("", "table", None)]
+    opening = [n.get("heading", "") for n in sections if not n.get("marker")][:1]
+    yield Chunk(
+        chunk_id=f"plan:{key}#outline",
+        kind="plan",
+        record_id=key,
+        title=title,
+        field="outline",
+        text=_join([label, *opening, _join(tops)], ". "),
+        dense_text=_join([f"Kế hoạch {title}", short], " - ")[:DENSE_CHARS],
+        revision=revision,
+    )
+    for field, path, body in plan_passages(sections):
         yield Chunk(
-            chunk_id=f"plan:{key}#s{number}",
+            chunk_id=f"plan:{key}#{field}",
             kind="plan",
             record_id=key,
             title=title,
-            field=f"section:{heading}"[:200],
-            text=f"{label}. {heading}. {body}",
-            dense_text=f"{title}. {heading}. {body}"[:DENSE_CHARS],
+            field=field,
+            text=_join([label, _join(path, " > "), body], ". "),
+            # A row's path is the appendix caption, the same for every row: leave it out.
+            dense_text=_join(
+                [short, path[-1] if path and field.startswith("section:") else "", body], ". "
+            )[:DENSE_CHARS],
             revision=revision,
         )
 
 
-def _is_big(node: dict[str, Any]) -> bool:
-    """A sub-section that deserves a passage of its own."""
-    return bool(node.get("children")) or len(_flatten(node)) > 400
+#: Longest plan passage, in characters: about one paragraph, so that the words of a
+#: question meet the sentence that answers it rather than a whole chapter.
+PLAN_PASSAGE_CHARS = 500
+#: A heading longer than this is a numbered paragraph: a path shows only its opening.
+PLAN_LABEL_CHARS = 80
+# A sentence ends at ". " (not after a bare number: "2. Trưởng phòng" is a list marker);
+# a sentence still too long is cut after its clauses ("; ").
+_SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?])\s+")
+_CLAUSE_END = re.compile(r"(?<=;)\s+")
+
+Passage = tuple[str, list[str], str]
 
 
-def _flatten(node: dict[str, Any]) -> str:
-    parts = [node.get("heading", ""), node.get("text", "")]
-    parts += [" | ".join(row) for row in node.get("rows") or []]
-    parts += [_flatten(child) for child in node.get("children") or []]
-    return " ".join(p for p in parts if p)
+def plan_passages(sections: list[dict[str, Any]]) -> Iterator[Passage]:
+    """``(field, heading path, text)`` of every answer-sized passage of a section tree.
+
+    The recipients block ("Nơi nhận") and the closing sentence ("Trên đây là ...") hold
+    no plan content and are skipped (the closing sentence is in the outline).
+    """
+    for position, node in enumerate(sections, start=1):
+        heading = node.get("heading", "")
+        if not node.get("marker") and (heading == "Nơi nhận" or heading.startswith("Trên đây là")):
+            continue
+        yield from _node_passages(node, (position,), [])
+
+
+def plan_label(node: dict[str, Any]) -> str:
+    """How a heading path names a node: marker and heading, long headings cut short."""
+    heading = node.get("heading", "")
+    if len(heading) > PLAN_LABEL_CHARS:
+        heading = heading[:PLAN_LABEL_CHARS].rsplit(" ", 1)[0] + "…"
+    marker = node.get("marker", "")
+    return _join([marker if marker not in ("-", "+", "table") else "", heading], " ")
+
+
+def _node_passages(
+    node: dict[str, Any], here: tuple[int, ...], path: list[str]
+) -> Iterator[Passage]:
+    address = ".".join(map(str, here))
+    if node.get("marker") == "table":
+        rows = node.get("rows") or []
+        for number, row in enumerate(plan_rows(rows), start=1):
+            if row:
+                yield f"row:{address}.{number}", path, row
+        return
+    # An unnumbered paragraph (the opening "Thực hiện Kế hoạch số ...") names no section.
+    label = plan_label(node) if node.get("marker") else ""
+    heading = node.get("heading", "")
+    children = node.get("children") or []
+    leaves = [not c.get("children") and c.get("marker") != "table" for c in children]
+    parts: list[str] = []
+    if heading and (len(heading) > PLAN_LABEL_CHARS or not node.get("marker")):
+        parts.append(heading)  # a paragraph rather than a title: its words are content
+    parts += [p for p in node.get("text", "").split("\n") if p]
+    parts += [plan_item(c) for c, leaf in zip(children, leaves, strict=True) if leaf]
+    passages = _windows(parts, PLAN_PASSAGE_CHARS)
+    for number, body in enumerate(passages, start=1):
+        suffix = f"/{number}" if len(passages) > 1 else ""
+        yield f"section:{address}{suffix}", [*path, label], body
+    for position, (child, leaf) in enumerate(zip(children, leaves, strict=True), start=1):
+        if not leaf:
+            yield from _node_passages(child, (*here, position), [*path, label])
+
+
+def plan_item(node: dict[str, Any]) -> str:
+    """A leaf item as written: marker, heading and its own prose."""
+    text = node.get("text", "").replace("\n", " ")
+    return _join([node.get("marker", ""), node.get("heading", ""), text], " ")
+
+
+def plan_rows(rows: list[list[str]]) -> list[str]:
+    """Data rows of a table as ``"Header: cell; ..."`` ("" for an empty row).
+
+    A row whose first cell (the item number) is empty continues the row above: the
+    source merged its other empty cells with that row, so they are filled from it. A row
+    with a single filled cell (a total line) is that cell alone.
+    """
+    if not rows:
+        return []
+    header = [_header_cell(cell) for cell in rows[0]]
+    result: list[str] = []
+    previous: list[str] = []
+    for row in rows[1:]:
+        if previous and not row[0]:
+            row = [cell or above for cell, above in zip(row, previous, strict=False)]
+        elif len(filled := [c for c in row if c]) == 1:
+            result.append(filled[0])
+            previous = []
+            continue
+        previous = row
+        result.append(
+            _join([f"{h}: {c}" if h else c for h, c in zip(header, row, strict=False) if c])
+        )
+    return result
+
+
+def _header_cell(cell: str) -> str:
+    """Column headers typed in capitals ("CƠ QUAN CHỦ TRÌ") read as "Cơ quan chủ trì"."""
+    return cell[:1] + cell[1:].lower() if cell.isupper() and " " in cell else cell
+
+
+def _windows(parts: list[str], limit: int) -> list[str]:
+    """Consecutive parts joined into passages of at most ``limit`` characters.
+
+    A part longer than the limit is cut at sentence ends, a sentence still longer at its
+    clauses ("; "); a clause is never cut (that would part a subject from its fact).
+    """
+    pieces: list[str] = []
+    for part in parts:
+        for sentence in _SENTENCE_END.split(part) if len(part) > limit else [part]:
+            pieces += _CLAUSE_END.split(sentence) if len(sentence) > limit else [sentence]
+    passages: list[str] = []
+    for piece in pieces:
+        if passages and len(passages[-1]) + 1 + len(piece) <= limit:
+            passages[-1] = f"{passages[-1]}\n{piece}"
+        else:
+            passages.append(piece)
+    return passages
 
 
 def hotline_chunks(record: dict[str, Any], key: str, revision: int) -> Iterator[Chunk]:

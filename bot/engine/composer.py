@@ -15,6 +15,7 @@ from typing import Any
 from bot.engine import texts
 from bot.engine.fee_facts import fee_lines, money, time_lines
 from bot.engine.model import Aspect
+from bot.engine.plans import compose_plan as compose_plan
 
 __all__ = [
     "ASPECT_LIMIT",
@@ -320,57 +321,6 @@ def compose_faq(record: dict[str, Any]) -> str:
         lines.append(texts.FAQ_TRUNCATED)
     if record.get("source_url"):
         lines.append(texts.SOURCE.format(url=record["source_url"]))
-    return "\n".join(lines)
-
-
-def _find_section(sections: list[dict[str, Any]], path: list[str]) -> dict[str, Any] | None:
-    nodes, found = sections, None
-    for label in path:
-        found = next(
-            (
-                n
-                for n in nodes
-                if " ".join(filter(None, [n.get("marker", ""), n.get("heading", "")])).strip()
-                == label.strip()
-            ),
-            None,
-        )
-        if found is None:
-            return None
-        nodes = found.get("children") or []
-    return found
-
-
-def _flatten(node: dict[str, Any]) -> str:
-    parts = [node.get("text", "")]
-    parts += [" | ".join(row) for row in node.get("rows") or []]
-    for child in node.get("children") or []:
-        label = " ".join(filter(None, [child.get("marker", ""), child.get("heading", "")]))
-        parts.append(f"{label} {_flatten(child)}".strip())
-    return "\n".join(p for p in parts if p)
-
-
-def compose_plan(record: dict[str, Any], matched_field: str) -> str:
-    """A plan's identity and the section the question matched, as written."""
-    lines = [
-        texts.PLAN_HEADER.format(number=record.get("number") or "", title=record["title"]).replace(
-            "Kế hoạch : ", "Kế hoạch: "
-        )
-    ]
-    if record.get("issuer"):
-        lines.append(texts.PLAN_ISSUER.format(issuer=record["issuer"], year=record.get("year")))
-    path = matched_field.removeprefix("section:").split(" > ") if matched_field else []
-    node = _find_section(record.get("sections") or [], path) if path else None
-    if node is not None:
-        heading = " > ".join(path)
-        lines += [heading, _cut(_flatten(node), 1500)]
-    else:
-        tops = [
-            " ".join(filter(None, [s.get("marker"), s.get("heading")]))
-            for s in record.get("sections") or []
-            if s.get("marker")
-        ]
-        lines.append(texts.PLAN_SECTIONS.format(sections="; ".join(tops)))
     return "\n".join(lines)
 
 

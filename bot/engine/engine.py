@@ -13,7 +13,6 @@ from bot.engine import texts
 from bot.engine.composer import (
     compose_faq,
     compose_hotlines,
-    compose_plan,
     compose_procedure,
     online_service,
     today_in_vietnam,
@@ -37,6 +36,7 @@ from bot.engine.model import (
     Question,
     QuestionLog,
 )
+from bot.engine.plans import compose_plan
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,8 @@ class AnswerEngine:
                 record["question"],
             )
         elif kind == "plan":
-            body, url, title = compose_plan(record, matched_field), None, record["title"]
+            body, url = compose_plan(record, matched_field, question=text), None
+            title = record["title"]
         else:
             body, url, title = compose_hotlines([record]), None, record["name"]
         if not candidates:
