@@ -22,8 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.engine import texts
-from bot.engine.engine import AnswerEngine
-from bot.engine.model import Question
+from bot.engine.model import Answerer, Question
 from bot.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
 
 def create_app(
     *,
-    engine: AnswerEngine,
+    engine: Answerer,
     feedback: FeedbackSink,
     ready: Callable[[], dict[str, Any] | None],
     limiter: RateLimiter | None = None,

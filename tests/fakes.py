@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import threading
 
 import numpy as np
 
+from bot.engine.model import Answer, Question
 from indexer.embedding import Vectors
 from indexer.textnorm import keyword_terms
 
@@ -52,3 +55,36 @@ class FakeEmbedder:
 
     def embed_passages(self, texts: list[str]) -> Vectors:
         return self._embed(texts)
+
+
+class FakeAnswerer:
+    """An :class:`bot.engine.model.Answerer` for plumbing tests: no index, no ranking.
+
+    Answers every question with ``text`` (status ``answered``, no citation) unless
+    ``script`` holds an :class:`~bot.engine.model.Answer` for that exact question text;
+    scripted answers are returned as a copy whose ``question`` is the asked text. When
+    ``gate`` is given, every call waits for it (at most 30 s) first, so a test can see
+    what a channel shows while an answer is being computed. Held to the same contract
+    as :class:`bot.engine.engine.AnswerEngine` (``tests/bot/test_answerer_contract.py``).
+    """
+
+    def __init__(
+        self,
+        text: str = "Trả lời thử nghiệm.",
+        *,
+        script: dict[str, Answer] | None = None,
+        gate: threading.Event | None = None,
+    ) -> None:
+        self.text = text
+        self.script: dict[str, Answer] = dict(script or {})
+        self.gate = gate
+        self.questions: list[Question] = []
+
+    def answer(self, question: Question) -> Answer:
+        self.questions.append(question)
+        if self.gate is not None:
+            self.gate.wait(timeout=30)
+        scripted = self.script.get(question.text.strip())
+        if scripted is not None:
+            return dataclasses.replace(scripted, question=question.text)
+        return Answer(question=question.text, status="answered", text=self.text)

@@ -1,5 +1,6 @@
-"""Shared pieces of every channel's tests: a fake platform server on loopback, a fake
-answerer, and the one contract each channel must pass (``check_contract``)."""
+"""Shared pieces of every channel's tests: a fake platform server on loopback, the
+fake answerer (from ``tests.fakes``), and the one contract each channel must pass
+(``check_contract``)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from starlette.routing import Route
 from bot.channels.base import ChannelAdapter
 from bot.channels.dispatch import Dispatcher, TaskRunner
 from bot.channels.routes import webhook_routes
-from bot.engine.model import Answer, Question
 from bot.ratelimit import RateLimiter
+from tests.fakes import FakeAnswerer as FakeAnswerer  # re-exported for the channel tests
 
 Responder = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
@@ -105,18 +106,6 @@ class FakePlatform:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-
-
-class FakeAnswerer:
-    """Answers every question with a fixed text; counts calls."""
-
-    def __init__(self, text: str = "Trả lời thử nghiệm.") -> None:
-        self.text = text
-        self.questions: list[Question] = []
-
-    def answer(self, question: Question) -> Answer:
-        self.questions.append(question)
-        return Answer(question=question.text, status="answered", text=self.text)
 
 
 @dataclass

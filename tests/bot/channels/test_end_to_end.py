@@ -1,13 +1,18 @@
 """The whole flow on loopback: `tthc serve`'s app under uvicorn, the real engine over a
-real index, and fake Telegram, Zalo and Meta servers counting what they receive."""
+real index, and fake Telegram, Zalo and Meta servers counting what they receive.
+
+The question has two records that score almost the same (a near-tie), so the test does not
+say which one wins: each platform must get exactly one Vietnamese fee answer whose amount
+belongs to the record it cites. Which record ranks first is the quality benchmark's claim.
+"""
 
 from __future__ import annotations
 
-import html
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -20,6 +25,7 @@ from tests.bot.channels import test_telegram as tg
 from tests.bot.channels import test_zalo as zalo
 from tests.bot.channels.fake_world import fake_world
 from tests.bot.channels.harness import FakePlatform
+from tests.bot.replies import check_fee_answer
 
 QUESTION = "Đăng ký thường trú nộp online thì lệ phí bao nhiêu?"
 
@@ -30,40 +36,64 @@ def _port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait(condition: Callable[[], bool], seconds: float = 60) -> None:
+def _wait(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    """Poll ``condition`` every 0.1 s; fail the test if it is still false after ``seconds``."""
     deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {seconds} s waiting for {what}")
         time.sleep(0.1)
 
 
+@dataclass
+class World:
+    """The served app, the three fake platforms and a way to stop the server."""
+
+    base: str
+    assistant: Assistant
+    telegram: FakePlatform
+    zalo_fake: zalo.ZaloOAFake
+    graph: FakePlatform
+    stop: Callable[[], None]
+
+
 @pytest.fixture
-def world(
-    small_real_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[str, FakePlatform, FakePlatform, zalo.ZaloOAFake, FakePlatform]]:
+def world(small_real_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with fake_world() as fakes:
         monkeypatch.setenv("TTHC_DATA_DIR", small_real_env["TTHC_DATA_DIR"])
-        telegram, zalo_fake, graph = fakes.telegram, fakes.zalo_fake, fakes.graph
-        settings = fakes.settings
-        assistant: Assistant = build_assistant()
-        app = build_web_app(assistant, ServerSettings(), settings)
+        assistant = build_assistant()
+        app = build_web_app(assistant, ServerSettings(), fakes.settings)
         port = _port()
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        _wait(lambda: server.started, 20)
-        try:
-            yield f"http://127.0.0.1:{port}", telegram, fakes.zalo_oa, zalo_fake, graph
-        finally:
+        _wait(lambda: server.started, "the server to start", 20)
+
+        def stop() -> None:
+            # Shutdown runs the app's hooks, which drain every background reply task.
             server.should_exit = True
-            thread.join(timeout=20)
+            thread.join(timeout=30)
+            assert not thread.is_alive(), "the server did not stop"
+
+        try:
+            yield World(
+                f"http://127.0.0.1:{port}",
+                assistant,
+                fakes.telegram,
+                fakes.zalo_fake,
+                fakes.graph,
+                stop,
+            )
+        finally:
+            stop()
             assistant.close()
 
 
-def test_one_correct_reply_per_platform_and_forgeries_refused(world: tuple) -> None:
-    base, telegram, _zalo_oa, zalo_fake, graph = world
-    with httpx.Client(base_url=base, timeout=30) as client:
+def test_one_correct_reply_per_platform_and_forgeries_refused(world: World) -> None:
+    telegram, zalo_fake, graph = world.telegram, world.zalo_fake, world.graph
+    with httpx.Client(base_url=world.base, timeout=30) as client:
         body = tg.text_update("9001", QUESTION)
         assert (
             client.post(
@@ -121,22 +151,18 @@ def test_one_correct_reply_per_platform_and_forgeries_refused(world: tuple) -> N
         )
         assert client.post("/webhooks/zalo-bot", content=b"{}").status_code == 404
 
-    def answered(texts: list[str]) -> list[str]:
-        return [t for t in texts if "10.000 đồng" in t]
+    def all_replies() -> list[list[str]]:
+        return [tg.replies(telegram), list(zalo_fake.delivered), meta.accepted_texts(graph)]
 
-    _wait(
-        lambda: (
-            bool(answered(tg.replies(telegram)))
-            and bool(answered(zalo_fake.delivered))
-            and bool(answered(meta.accepted_texts(graph)))
+    _wait(lambda: all(all_replies()), "a reply on every platform")
+    # Stopping the server drains the background tasks: whatever was scheduled has now been
+    # sent, so "exactly one" also proves the Telegram redelivery got no second reply.
+    world.stop()
+    for replies in all_replies():
+        assert len(replies) == 1, replies
+        check_fee_answer(
+            replies[0], lambda code: world.assistant.retriever.record("procedure", code)
         )
-    )
-    for replies in (tg.replies(telegram), zalo_fake.delivered, meta.accepted_texts(graph)):
-        good = answered(replies)
-        assert len(good) == 1, replies  # exactly one reply, in Vietnamese, with the fee
-        assert "Đăng ký thường trú (mã 1.004222)" in html.unescape(good[0])
-    time.sleep(1)  # nothing else arrives late (the Telegram redelivery got no reply)
-    assert len(answered(tg.replies(telegram))) == 1
 
 
 def test_unconfigured_channels_are_not_mounted(
