@@ -233,7 +233,7 @@ def _node_passages(
     label = plan_label(node) if node.get("marker") else ""
     heading = node.get("heading", "")
     children = node.get("children") or []
-    leaves = [not c.get("children") and c.get("marker") != "table" for c in children]
+    leaves = [plan_is_item(c) for c in children]
     parts: list[str] = []
     if heading and (len(heading) > PLAN_LABEL_CHARS or not node.get("marker")):
         parts.append(heading)  # a paragraph rather than a title: its words are content
@@ -246,6 +246,17 @@ def _node_passages(
     for position, (child, leaf) in enumerate(zip(children, leaves, strict=True), start=1):
         if not leaf:
             yield from _node_passages(child, (*here, position), [*path, label])
+
+
+def plan_is_item(node: dict[str, Any]) -> bool:
+    """Is this node an item of its parent's passage rather than a section of its own?
+
+    Items are childless bullets and numbered paragraphs; a childless node with a short
+    title and prose of its own ("2. Kinh phí thực hiện" + its text) is a section.
+    """
+    if node.get("children") or node.get("marker") == "table":
+        return False
+    return not (node.get("text") and len(node.get("heading", "")) <= PLAN_LABEL_CHARS)
 
 
 def plan_item(node: dict[str, Any]) -> str:

@@ -72,7 +72,7 @@ ABBREVIATIONS = (("cai cach hanh chinh", "cchc"), ("thu tuc hanh chinh", "tthc")
 #: Words that name any plan, not a fact in it.
 PLAN_WORDS = frozenset({"ke", "hoach", "so", "nam", "cua", "ve", "trong", "theo", "nao", "gi",
                         "la", "de", "o", "tai", "thi", "co", "khong", "ko", "nhung", "cac",
-                        "bao", "nhieu", "may", "dau", "tu", "lam", "phai", "duoc", "do"})
+                        "nhieu", "may", "dau", "tu", "lam", "phai", "duoc", "do"})
 # fmt: on
 _SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?;])\s+")
 
@@ -328,7 +328,11 @@ def _label(node: dict[str, Any]) -> str:
 
 
 def _is_leaf(node: dict[str, Any]) -> bool:
-    return not node.get("children") and node.get("marker") != "table"
+    """An item of its parent's unit (as ``indexer.chunking.plan_is_item`` decides): a
+    childless bullet or paragraph, not a titled subsection with prose of its own."""
+    if node.get("children") or node.get("marker") == "table":
+        return False
+    return not (node.get("text") and len(node.get("heading", "")) <= LABEL_CHARS)
 
 
 def _item(node: dict[str, Any]) -> str:
