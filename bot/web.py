@@ -89,7 +89,18 @@ def create_app(
         if not message:
             return _bad("'message' is empty")
         if len(message) > MAX_MESSAGE:
-            return _bad(f"'message' is longer than {MAX_MESSAGE} characters", 413)
+            # The chat shows ``text`` (why, and what to do) instead of an empty bubble.
+            return JSONResponse(
+                {
+                    "error": f"'message' is longer than {MAX_MESSAGE} characters",
+                    "status": "too_long",
+                    "text": texts.TOO_LONG,
+                    "choices": [],
+                    "online_service": None,
+                    "citations": [],
+                },
+                status_code=413,
+            )
         if not limiter.allow(f"web:{session}"):
             return JSONResponse(
                 {

@@ -52,6 +52,10 @@ PLEASE_TYPE = "Hiện tôi chỉ đọc được tin nhắn chữ. Bạn vui lò
 RATE_LIMITED = (
     "Bạn gửi hơi nhiều tin nhắn trong thời gian ngắn. Vui lòng đợi một chút rồi hỏi tiếp."
 )
+TOO_LONG = (
+    "Câu hỏi dài quá 2.000 ký tự nên chưa được gửi. Bạn vui lòng rút gọn (chỉ cần tên thủ tục "
+    "và điều bạn muốn biết) rồi gửi lại."
+)
 
 ONLINE_LEVELS = (
     "Dịch vụ công trực tuyến có hai mức (theo Nghị định 42/2022/NĐ-CP):\n"
