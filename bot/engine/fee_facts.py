@@ -32,6 +32,7 @@ _NOTE_AMOUNT = re.compile(
 )
 _CLAUSE_START = re.compile(r"(?:^|[;:\n]|\.\s|\s[-+*•]\s|\)\s)")
 _EXEMPTION = re.compile(r"(?i)(?:^|[.;:\-+*]\s*)(miễn(?: thu)?(?: phí| lệ phí)?[^.;]{0,160})")
+_ITEM_AMOUNT = re.compile(r"\s(?=\d[\d.]*\s+đồng$)")
 _FREE_WORDS = re.compile(r"(?i)miễn|không thu|không phải nộp")
 _TIME_UNIT = re.compile(r"(?i)\b(\d+(?:[.,]\d+)?)\s*(ngày làm việc|ngày|giờ|tháng|năm|tuần|phút)")
 
@@ -277,19 +278,16 @@ def _channel_fee_texts(
 
 
 def _join(items: list[str], compact: bool) -> str:
-    """ "(Đất) 25.000 đồng; (Tài sản) 25.000 đồng" → compact: "(Đất), (Tài sản): 25.000 đồng"."""
+    """Items of one heading, each once; ``compact`` names equal amounts together:
+    "(Đất) 25.000 đồng; (Tài sản) 25.000 đồng" → "(Đất), (Tài sản) 25.000 đồng"."""
     items = list(dict.fromkeys(items))
     if not compact:
         return "; ".join(items)
     by_value: dict[str, list[str]] = {}
     for item in items:
-        detail, _, value = item.rpartition(" ")
-        amount = item[len(detail) :].strip() if detail else item
-        cut = re.search(r"\s(?=\d[\d.]*\s+đồng$)", item)
-        if cut:
-            detail, amount = item[: cut.start()], item[cut.end() :]
+        cut = _ITEM_AMOUNT.search(item)
+        detail, amount = (item[: cut.start()], item[cut.end() :]) if cut else ("", item)
         by_value.setdefault(amount, []).append(detail.strip())
-        del value
     parts = []
     for amount, details in by_value.items():
         named = ", ".join(d for d in details if d)
