@@ -101,7 +101,7 @@ def procedure_chunks(record: dict[str, Any], revision: int, glossary: Glossary) 
             [
                 _METHODS.get(c["method"], c["method"]),
                 c.get("time_text", ""),
-                _join([f"{f.get('kind', '')} {f.get('description', '')}" for f in c.get("fees")]),
+                _join([_fee_words(f) for f in c.get("fees") or []]),
             ],
             ", ",
         )
@@ -115,6 +115,17 @@ def procedure_chunks(record: dict[str, Any], revision: int, glossary: Glossary) 
     extra = _join([record.get("conditions", ""), _join(record.get("results") or [])], ". ")
     if extra:
         yield chunk("conditions", "Yêu cầu, điều kiện, kết quả: " + extra)
+
+
+def _fee_words(fee: dict[str, Any]) -> str:
+    """A fee as searchable words: kind, amount with its currency ("5 USD", "10.000 đồng")."""
+    amount = ""
+    if fee.get("currency", "VND") not in ("VND", "") and fee.get("foreign_amount") is not None:
+        value = float(fee["foreign_amount"])
+        amount = f"{int(value) if value.is_integer() else value} {fee['currency']}"
+    elif fee.get("amount_vnd"):
+        amount = f"{int(fee['amount_vnd']):,}".replace(",", ".") + " đồng"
+    return _join([str(fee.get("kind") or ""), amount, str(fee.get("description") or "")], " ")
 
 
 def faq_chunks(record: dict[str, Any], revision: int) -> Iterator[Chunk]:
@@ -154,7 +165,7 @@ def plan_chunks(record: dict[str, Any], key: str, revision: int) -> Iterator[Chu
     year = str(record.get("year") or "")
     issuer = record.get("issuer", "")
     label = _join([f"Kế hoạch số {number}" if number else "Kế hoạch", title, issuer, year], " - ")
-    short = _join([issuer, year], " ")
+    short = _join([f"Kế hoạch số {number}" if number else "", issuer, year], " ")
     sections = record.get("sections") or []
     tops = [plan_label(n) for n in sections if n.get("marker") not in ("", "table", None)]
     opening = [n.get("heading", "") for n in sections if not n.get("marker")][:1]
