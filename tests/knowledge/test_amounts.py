@@ -48,7 +48,9 @@ def test_every_written_form(text: object, value: object, currency: str, per: str
     assert (amount.value, amount.currency, amount.per) == (Decimal(str(value)), currency, per)
 
 
-@pytest.mark.parametrize("text", ["35,5", "1.5", "1.2.3", "ba mươi nghìn", "-35.000", "", "5 USD đ"])
+@pytest.mark.parametrize(
+    "text", ["35,5", "1.5", "1.2.3", "ba mươi nghìn", "-35.000", "", "5 USD đ"]
+)
 def test_unreadable_amounts_are_refused(text: str) -> None:
     with pytest.raises(AmountError):
         parse_amount(text)
@@ -59,7 +61,7 @@ def test_staff_amounts() -> None:
     assert staff_vnd(Decimal("35.000")) == 35_000
     assert staff_vnd("35.000") == 35_000
     assert staff_vnd(None) is None
-    with pytest.raises(AmountError, match="35.000"):
+    with pytest.raises(AmountError, match=r"35\.000"):
         staff_vnd(35)  # "35 đồng" is the thousands lost
     with pytest.raises(AmountError, match="USD"):
         staff_vnd("5 USD")
