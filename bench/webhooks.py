@@ -31,9 +31,9 @@ import uvicorn  # noqa: E402
 
 from bot.app import build_assistant, build_web_app  # noqa: E402
 from bot.settings import ServerSettings  # noqa: E402
-from tests.bot.channels import test_messenger as meta  # noqa: E402
-from tests.bot.channels import test_telegram as tg  # noqa: E402
-from tests.bot.channels import test_zalo as zalo  # noqa: E402
+from tests.bot.channels import fake_meta as meta  # noqa: E402
+from tests.bot.channels import fake_telegram as tg  # noqa: E402
+from tests.bot.channels import fake_zalo as zalo  # noqa: E402
 from tests.bot.channels.fake_world import fake_world  # noqa: E402
 
 

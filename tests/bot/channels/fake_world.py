@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.settings import ChannelSettings
-from tests.bot.channels import test_messenger as meta
-from tests.bot.channels import test_telegram as tg
-from tests.bot.channels import test_zalo as zalo
+from tests.bot.channels import fake_meta as meta
+from tests.bot.channels import fake_telegram as tg
+from tests.bot.channels import fake_zalo as zalo
 from tests.bot.channels.harness import FakePlatform
 
 

@@ -20,9 +20,9 @@ import uvicorn
 
 from bot.app import Assistant, build_assistant, build_web_app
 from bot.settings import ChannelSettings, ServerSettings
-from tests.bot.channels import test_messenger as meta
-from tests.bot.channels import test_telegram as tg
-from tests.bot.channels import test_zalo as zalo
+from tests.bot.channels import fake_meta as meta
+from tests.bot.channels import fake_telegram as tg
+from tests.bot.channels import fake_zalo as zalo
 from tests.bot.channels.fake_world import fake_world
 from tests.bot.channels.harness import FakePlatform
 from tests.bot.replies import check_fee_answer

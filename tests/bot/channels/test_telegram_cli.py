@@ -10,7 +10,7 @@ from typing import Any
 
 from indexer.components import make_retriever
 from indexer.settings import IndexSettings
-from tests.bot.channels import test_telegram as tg
+from tests.bot.channels import fake_telegram as tg
 from tests.bot.channels.harness import FakePlatform
 from tests.bot.replies import check_fee_answer
 from tests.conftest import run_tthc
