@@ -219,6 +219,7 @@ def _fully_visible(page: Any, selector: str) -> bool:
 
 
 def _axe_serious(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations in a page or frame."""
     source = AXE.read_bytes()
     assert hashlib.sha256(source).hexdigest() == AXE_SHA256, "vendored axe-core changed"
     page.add_script_tag(content=source.decode())
@@ -431,7 +432,17 @@ def test_widget_on_another_site_with_storage_blocked(
         " const r = b.getBoundingClientRect(); return r.bottom <= innerHeight &&"
         " r.bottom <= document.getElementById('ask').getBoundingClientRect().top + 1; }"
     )
+    assert _axe_serious(frame) == []
     assert errors == []
     width, height = size
     page.screenshot(path=str(_screenshot_dir(tmp_path) / f"widget-{width}x{height}.png"))
+    context.close()
+
+
+def test_the_accessibility_check_can_fail(playwright: Any, tmp_path: Path) -> None:
+    """The vendored axe-core really reports an unlabelled input as a serious problem."""
+    context = _context(playwright, tmp_path / "profile", (1280, 800))
+    page = context.new_page()
+    page.set_content('<!doctype html><html lang="vi"><title>x</title><main><input></main></html>')
+    assert "label" in {v["id"] for v in _axe_serious(page)}
     context.close()
