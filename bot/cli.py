@@ -13,7 +13,7 @@ from bot.channels.telegram import TelegramAdapter
 from bot.engine import texts
 from bot.engine.model import Question
 from bot.settings import ChannelSettings, ServerSettings
-from indexer.cli import eval_, index, search
+from indexer.cli import eval_, index, rank, search
 from indexer.store import GenerationError
 from knowledge.cli import kb
 
@@ -34,6 +34,7 @@ main.add_command(kb)
 main.add_command(index)
 main.add_command(search)
 main.add_command(eval_)
+main.add_command(rank)
 
 
 def _ask_line(assistant: Assistant, line: str) -> str:

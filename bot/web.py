@@ -112,9 +112,11 @@ def create_app(
                 },
                 status_code=429,
             )
+        choice = _choice_of(body.get("choice"))
         try:
             answer = await asyncio.to_thread(
-                engine.answer, Question(text=message, channel="web", user_id=session)
+                engine.answer,
+                Question(text=message, channel="web", user_id=session, choice=choice),
             )
         except Exception:  # the citizen gets the apology; the log gets the traceback
             logger.exception("web chat answer failed")
@@ -137,7 +139,10 @@ def create_app(
                 "answer_id": answer_id,
                 "status": data["status"],
                 "text": data["text"],
-                "choices": [{"number": c["number"], "label": c["label"]} for c in data["choices"]],
+                "choices": [
+                    {"number": c["number"], "label": c["label"], "list_id": c["list_id"]}
+                    for c in data["choices"]
+                ],
                 "online_service": data["online_service"],
                 "citations": data["citations"],
             }
@@ -182,3 +187,15 @@ def create_app(
             Route("/api/feedback", feedback_endpoint, methods=["POST"]),
         ],
     )
+
+
+def _choice_of(value: object) -> tuple[str, int] | None:
+    """``{"list_id": "ab12cd34", "number": 2}`` from a pressed choice button, if valid."""
+    if not isinstance(value, dict):
+        return None
+    list_id, number = value.get("list_id"), value.get("number")
+    if not isinstance(list_id, str) or not isinstance(number, int) or isinstance(number, bool):
+        return None
+    if not 0 < number < 100 or len(list_id) > 32:
+        return None
+    return list_id, number

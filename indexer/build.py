@@ -21,6 +21,7 @@ from indexer.accents import AccentRestorer
 from indexer.chunking import Chunk, faq_chunks, hotline_chunks, plan_chunks, procedure_chunks
 from indexer.dense import DenseIndex, stable_id
 from indexer.embedding import Embedder
+from indexer.families import build_profiles
 from indexer.glossary import Glossary
 from indexer.keyword import KeywordIndex
 from indexer.store import (
@@ -30,6 +31,7 @@ from indexer.store import (
     FORMAT_VERSION,
     KEYWORD,
     KEYWORD_TITLES,
+    PROFILES,
     STORE,
     TITLE_POSITIONS,
     ChunkStore,
@@ -202,6 +204,9 @@ def build_index(
         AccentRestorer.from_texts(
             [c.dense_text for c in dense_chunks] + [c.text for c in chunks if is_title_chunk(c)]
         ).save(folder / ACCENTS)
+        build_profiles({key: data for key, (_rev, data) in records.items()}).save(
+            folder / PROFILES
+        )
         chunk_store = ChunkStore.create(folder / STORE)
         chunk_store.add_records(
             (kind, key, _title(kind, data), revision, data)

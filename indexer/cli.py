@@ -14,6 +14,14 @@ import click
 from indexer.build import INDEXED_KINDS, build_index
 from indexer.components import load_glossary, make_embedder, make_retriever
 from indexer.evaluation import EvalFileError, evaluate, format_report, load_eval_file
+from indexer.rank_training import (
+    featurise,
+    generated_examples,
+    split_items,
+    strict_train_examples,
+    train_model,
+)
+from indexer.rerank import DEFAULT_MODEL
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
 from indexer.store import GenerationError, GenerationStore, Manifest
@@ -142,16 +150,38 @@ def _search_json(retriever: HybridRetriever, query: str, k: int, kinds: list[str
     is_flag=True,
     help="JSON output; with QUERY '-', one query per stdin line → one JSON per line.",
 )
-def search(query: str, k: int, kinds: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show each candidate's first-stage rank, reranker score and features.",
+)
+def search(query: str, k: int, kinds: tuple[str, ...], as_json: bool, explain: bool) -> None:
     """Search the knowledge base the way the assistant does.
 
     \b
     Examples:
       tthc search "lam lai cccd bi mat"
       tthc search "lệ phí đăng ký thường trú" -k 5 --json
+      tthc search "thủ tục khai sinh cho em bé" -k 5 --explain
       printf 'cap lai gplx\\nxin so do\\n' | tthc search --json -
     """
     retriever = _open_retriever()
+    if explain:
+        for rank, item in enumerate(
+            retriever.explain(query, k=k, kinds=list(kinds) or None), start=1
+        ):
+            hit = item.hit
+            origin = f"giai đoạn 1: #{item.first_stage_rank}" if item.first_stage_rank else (
+                "thêm vào: thủ tục gốc của một biến thể"
+            )
+            same = f"  cùng tên: {', '.join(hit.same_name)}" if hit.same_name else ""
+            click.echo(
+                f"{rank:2d}. [{hit.kind}] {hit.id}  {hit.title[:90]}\n"
+                f"    điểm xếp hạng {hit.rerank:.3f}  ({origin}){same}"
+            )
+            shown = {n: round(v, 3) for n, v in item.features.items() if v}
+            click.echo(f"    {json.dumps(shown, ensure_ascii=False)}")
+        return
     if query == "-":
         for line in sys.stdin:
             if line.strip():
@@ -178,7 +208,23 @@ def search(query: str, k: int, kinds: tuple[str, ...], as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 @click.option("--misses", is_flag=True, help="Also list the questions missed at rank 1.")
-def eval_(paths: tuple[Path, ...], k: int, mode: str, as_json: bool, misses: bool) -> None:
+@click.option(
+    "--split",
+    type=click.Choice(["all", "train", "test"]),
+    default="all",
+    show_default=True,
+    help="Only one part of the fixed train/test split (see eval/strict/README.md).",
+)
+@click.option("--no-rerank", is_flag=True, help="First stage only (dense + BM25 fused).")
+def eval_(
+    paths: tuple[Path, ...],
+    k: int,
+    mode: str,
+    as_json: bool,
+    misses: bool,
+    split: str,
+    no_rerank: bool,
+) -> None:
     """Score retrieval on labelled questions: Recall@1/5, MRR, per tag, unaccented, latency.
 
     Each line: {"question": "...", "expected": ["1.004222"], "tags": ["residence"]}.
@@ -190,9 +236,14 @@ def eval_(paths: tuple[Path, ...], k: int, mode: str, as_json: bool, misses: boo
     except EvalFileError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    if split != "all":
+        items = split_items(items, split)
     retriever = _open_retriever()
     retriever.modes = ("dense", "keyword") if mode == "hybrid" else (mode,)
-    report = evaluate(items, lambda q: [h.id for h in retriever.search(q, k=k)])
+    if no_rerank:
+        report = evaluate(items, lambda q: [h.id for h in retriever.first_stage(q, k=k)])
+    else:
+        report = evaluate(items, lambda q: [h.id for h in retriever.search(q, k=k)])
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -203,3 +254,55 @@ def eval_(paths: tuple[Path, ...], k: int, mode: str, as_json: bool, misses: boo
                 f"- {miss['question']!r} expected {miss['expected']} "
                 f"rank {miss['rank']} top {miss['top']}"
             )
+
+
+@click.group(name="rank")
+def rank() -> None:
+    """The second-stage ranker: a LightGBM model over the first stage's candidates."""
+
+
+@rank.command()
+@click.option(
+    "--eval",
+    "eval_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Strict evaluation files; only their train part is used "
+    "(default: eval/strict/*.jsonl of the source tree).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Model file to write (a .json sidecar is written beside it).",
+)
+@click.option("--generated", default=1800, show_default=True, help="Records to make names from.")
+def train(eval_paths: tuple[Path, ...], out: Path, generated: int) -> None:
+    """Retrain the ranker on the train split plus questions made from record names.
+
+    Needs a built index (the first stage gives the candidates). The test split is
+    never read.
+
+    \b
+    Example:
+      tthc rank train
+      tthc eval eval/strict/*.jsonl --split test
+    """
+    if not eval_paths:
+        folder = Path(__file__).resolve().parents[1] / "eval" / "strict"
+        eval_paths = tuple(sorted(folder.glob("*.jsonl")))
+    retriever = _open_retriever()
+    retriever.reranker = None
+    gen = retriever.generation()
+    examples = strict_train_examples(list(eval_paths))
+    made = generated_examples(gen.profiles, retriever.titles(), per_kind=generated)
+    sources = {"eval-train": len(examples), "generated": len(made)}
+    bar = _progress(len(examples) + len(made), "Tạo đặc trưng")
+    matrix, labels, groups, lines = featurise(retriever, examples + made, on_progress=bar.update)
+    bar.close()
+    meta = train_model(matrix, labels, groups, lines, out, sources=sources)
+    click.echo(
+        f"{out}: {meta['examples']} câu hỏi, {meta['rows']} ứng viên, "
+        f"sha256 {meta['training_sha256'][:12]}"
+    )

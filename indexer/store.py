@@ -11,6 +11,7 @@ Layout of ``INDEX_DIR``::
         keyword/                 bm25s over every chunk
         keyword-titles/          bm25s over title chunks only (+ their positions .npy)
         accents.json             folded → accented vocabulary for unaccented queries
+        profiles.json            procedure families, same-name groups, name IDF (reranker)
     current -> gen-...           symlink, replaced with one rename(2)
 """
 
@@ -28,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 DENSE = "dense.faiss"
@@ -37,6 +38,7 @@ KEYWORD = "keyword"
 KEYWORD_TITLES = "keyword-titles"
 TITLE_POSITIONS = "keyword-titles.npy"
 ACCENTS = "accents.json"
+PROFILES = "profiles.json"
 CURRENT = "current"
 VECTOR_CACHE = "vector-cache.sqlite3"
 

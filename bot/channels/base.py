@@ -147,7 +147,7 @@ def _best_cut(text: str, limit: int, measure: Callable[[str], int]) -> int:
 def answer_to_message(answer: Answer, *, feedback_id: str = "") -> OutboundMessage:
     """Buttons from an answer: numbered choices, the online service link, 👍/👎."""
     buttons: list[Button] = [
-        Button("postback", f"{c.number}. {c.label}"[:60], f"choice:{c.number}")
+        Button("postback", f"{c.number}. {c.label}"[:60], f"choice:{c.list_id}:{c.number}")
         for c in answer.choices
     ]
     if answer.online_service:

@@ -163,10 +163,26 @@ class Dispatcher:
                 return OutboundMessage(texts.SUBSCRIBED)
             await asyncio.to_thread(self._subscriptions.remove, event.channel, event.user_id)
             return OutboundMessage(texts.UNSUBSCRIBED)
-        if event.payload.startswith("choice:"):
-            text = event.payload.removeprefix("choice:")
+        picked = parse_choice_payload(event.payload)
+        if picked is not None:
+            text = str(picked[1])
         answer = await asyncio.to_thread(
             self._engine.answer,
-            Question(text=text, channel=event.channel, user_id=event.user_id),
+            Question(text=text, channel=event.channel, user_id=event.user_id, choice=picked),
         )
         return answer_to_message(answer, feedback_id=event.event_key[:20])
+
+
+def parse_choice_payload(payload: str) -> tuple[str, int] | None:
+    """``choice:<list id>:<number>`` → ``(list id, number)``; anything else → None.
+
+    The older ``choice:<number>`` form (buttons sent before list ids existed) is read
+    with an empty list id, which the engine answers as expired.
+    """
+    if not payload.startswith("choice:"):
+        return None
+    parts = payload.split(":")
+    list_id, number = (parts[1], parts[2]) if len(parts) == 3 else ("", parts[-1])
+    if not number.isdigit() or len(number) > 3:
+        return None
+    return list_id, int(number)

@@ -23,7 +23,18 @@ class ConversationState:
     topic_title: str = ""
     pending_choices: list[Choice] = field(default_factory=list)
     pending_aspect: Aspect | None = None
+    #: The last few numbered lists shown, by list id (oldest first), so a button of
+    #: an earlier list still answers from its own list.
+    choice_lists: dict[str, list[Choice]] = field(default_factory=dict)
     updated_at: float = 0.0
+
+    def offer(self, choices: list[Choice], aspect: Aspect | None, *, keep: int = 5) -> None:
+        """Make ``choices`` the open list (and remember it for its buttons)."""
+        self.pending_choices, self.pending_aspect = choices, aspect
+        if choices:
+            self.choice_lists[choices[0].list_id] = choices
+            while len(self.choice_lists) > keep:
+                self.choice_lists.pop(next(iter(self.choice_lists)))
 
 
 class ConversationStore(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,11 @@ from bot.engine.composer import (
 )
 from bot.engine.conversation import ConversationState, ConversationStore
 from bot.engine.intents import (
+    choice_number,
     content_words,
     fold,
     has_admin_words,
+    is_vague,
     parse_choice,
     read_intent,
 )
@@ -50,8 +53,10 @@ class Thresholds:
     dense: float = 0.85
     dense_alone: float = 0.89
     title: float = 12.0
-    clarify_ratio: float = 0.93
-    clarify_max_words: int = 4
+
+
+#: At most this many related records (same name elsewhere, variants) are offered.
+MAX_RELATED = 4
 
 
 class AnswerEngine:
@@ -94,10 +99,17 @@ class AnswerEngine:
 
     def _answer(self, text: str, question: Question, state: ConversationState) -> Answer:
         intent = read_intent(text)
+        if question.choice is not None:
+            return self._pressed(text, question.choice, intent.mentions_online, state)
         if state.pending_choices:
-            choice = parse_choice(text, state.pending_choices)
-            pending_aspect = state.pending_aspect
+            choices, pending_aspect = state.pending_choices, state.pending_aspect
             state.pending_choices, state.pending_aspect = [], None
+            number = choice_number(text)
+            choice = parse_choice(text, choices)
+            if number is not None and choice is None:
+                # "7" for a list of four: show the same list again, keep it open.
+                state.offer(choices, pending_aspect)
+                return self._choices_answer(text, texts.CLARIFY_RETRY, choices, pending_aspect)
             if choice is not None:
                 return self._about(
                     text,
@@ -139,8 +151,39 @@ class AnswerEngine:
                 candidates=[],
                 prefer_online=intent.mentions_online,
             )
+        if is_vague(text):
+            # "giấy tờ", "thủ tục", "cho hỏi cái", or "lệ phí bao nhiêu?" with no topic yet:
+            # a random procedure would be a guess, so ask instead.
+            reply = texts.ASK_WHICH_PROCEDURE if intent.aspect else texts.HELP_VAGUE
+            return Answer(question=text, status="clarify", text=reply, aspect=intent.aspect)
         return self._search_and_answer(
             text, intent.aspect, intent.mentions_online, state, area=question.area
+        )
+
+    def _pressed(
+        self, text: str, pressed: tuple[str, int], prefer_online: bool, state: ConversationState
+    ) -> Answer:
+        """A choice button: it answers from the list it was shown with, or says it expired."""
+        list_id, number = pressed
+        choices = state.choice_lists.get(list_id)
+        if not choices:
+            return Answer(question=text, status="clarify", text=texts.CHOICE_EXPIRED)
+        choice = next((c for c in choices if c.number == number), None)
+        if choice is None:
+            return self._choices_answer(text, texts.CLARIFY_RETRY, choices, None)
+        aspect = state.pending_aspect if state.pending_choices is choices else None
+        state.pending_choices, state.pending_aspect = [], None
+        return self._about(
+            text, choice.kind, choice.id, aspect, state, candidates=[], prefer_online=prefer_online
+        )
+
+    @staticmethod
+    def _choices_answer(
+        text: str, intro: str, choices: list[Choice], aspect: Aspect | None
+    ) -> Answer:
+        lines = [intro, *(f"{c.number}. {c.label}" for c in choices)]
+        return Answer(
+            question=text, status="clarify", text="\n".join(lines), choices=choices, aspect=aspect
         )
 
     # --------------------------------------------------------------- decisions
@@ -186,33 +229,9 @@ class AnswerEngine:
             return Answer(
                 question=text, status="no_answer", text=reply, candidates=candidates, aspect=aspect
             )
-        exact = self._exact_title(text, hits)
-        if exact is not None:
-            return self._about(
-                text,
-                exact.kind,
-                exact.id,
-                aspect,
-                state,
-                candidates=candidates,
-                prefer_online=prefer_online,
-                matched_field=exact.field,
-            )
-        close = self._close_procedures(text, hits) if aspect is None else []
-        if len(close) >= 2:
-            choices = [Choice(i, h.title, h.kind, h.id) for i, h in enumerate(close, start=1)]
-            state.pending_choices, state.pending_aspect = choices, aspect
-            lines = [texts.CLARIFY, *(f"{c.number}. {c.label}" for c in choices)]
-            return Answer(
-                question=text,
-                status="clarify",
-                text="\n".join(lines),
-                candidates=candidates,
-                choices=choices,
-                aspect=aspect,
-            )
-        best = hits[0]
-        return self._about(
+        # A candidate named exactly as typed wins ("đăng ký thường trú").
+        best = self._exact_title(text, hits) or hits[0]
+        answer = self._about(
             text,
             best.kind,
             best.id,
@@ -222,6 +241,48 @@ class AnswerEngine:
             prefer_online=prefer_online,
             matched_field=best.field,
         )
+        self._offer_related(answer, best, hits, aspect, state)
+        return answer
+
+    def _offer_related(
+        self, answer: Answer, best: Any, hits: list[Any], aspect: Aspect | None, state: Any
+    ) -> None:
+        """Add the numbered line of what else the citizen may have meant.
+
+        The same procedure published by other levels or agencies (same name), and the
+        variants of the answered base that the search also found ("… lưu động",
+        "… có yếu tố nước ngoài"): the answer stays on the base, the citizen picks a
+        number for a special case.
+        """
+        if answer.status != "answered" or best.kind != "procedure":
+            return
+        options: list[tuple[str, str]] = []
+        own = self._knowledge.record("procedure", best.id) or {}
+        for key in tuple(getattr(best, "same_name", ()))[:MAX_RELATED]:
+            record = self._knowledge.record("procedure", key)
+            if record is not None:
+                options.append((key, _where_label(record)))
+        for hit in hits[1:8]:
+            if len(options) >= MAX_RELATED:
+                break
+            if hit.kind == "procedure" and best.id in tuple(getattr(hit, "variant_of", ())):
+                options.append((hit.id, _short(hit.title)))
+        if not options:
+            return
+        list_id = uuid.uuid4().hex[:8]
+        choices = [
+            Choice(n, label, "procedure", key, list_id)
+            for n, (key, label) in enumerate(options, start=1)
+        ]
+        state.offer(choices, aspect)
+        same = getattr(best, "same_name", ())
+        lines = [answer.text, ""]
+        if same:
+            lines.append(texts.ANSWER_IS_FOR.format(where=_where_label(own, with_name=False)))
+        lines.append(texts.RELATED_INTRO)
+        lines += [f"{c.number}. {c.label}" for c in choices]
+        answer.text = "\n".join(lines)
+        answer.choices = choices
 
     @staticmethod
     def _exact_title(text: str, hits: list[Any]) -> Any | None:
@@ -232,21 +293,6 @@ class AnswerEngine:
             if typed and name == typed:
                 return hit
         return None
-
-    def _close_procedures(self, text: str, hits: list[Any]) -> list[Any]:
-        """Near-tied procedures with different names, for a short, vague question."""
-        t = self._thresholds
-        if len(content_words(text)) > t.clarify_max_words or hits[0].kind != "procedure":
-            return []
-        close, names = [], set()
-        for hit in hits[:6]:
-            if hit.kind != "procedure" or hit.score < hits[0].score * t.clarify_ratio:
-                continue
-            name = fold(hit.title)
-            if name not in names:
-                names.add(name)
-                close.append(hit)
-        return close[:4]
 
     # ---------------------------------------------------------------- answers
 
@@ -357,6 +403,19 @@ class AnswerEngine:
             citations=[Citation("hotline", _hotline_key(r), r["name"], None) for r in records],
             aspect="hotline",
         )
+
+
+def _short(title: str, limit: int = 90) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _where_label(record: dict[str, Any], *, with_name: bool = True) -> str:
+    """"<name> — Cấp tỉnh, Công an tỉnh": which level and agency a record is for."""
+    levels = ", ".join(record.get("levels") or [])
+    agency = _short(str(record.get("implementing_agencies") or ""), 60)
+    where = "; ".join(x for x in (levels, agency) if x) or texts.WHERE_UNKNOWN
+    return f"{_short(str(record.get('name', '')), 70)} ({where})" if with_name else where
 
 
 def _hotline_key(record: dict[str, Any]) -> str:

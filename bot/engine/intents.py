@@ -175,21 +175,32 @@ def content_words(text: str) -> list[str]:
     return _content(fold(text))
 
 
-def parse_choice(text: str, choices: list[Choice]) -> Choice | None:
-    """A reply to a clarification: "2", "số 2", "cái thứ hai", or words of a choice."""
+_ORDINALS = {"mot": 1, "nhat": 1, "dau tien": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4,
+             "tu": 4, "nam": 5}
+_CHOICE_PREFIX = r"(?:(?:chon|lua chon|so|cai|thu tuc|muc|phuong an|y|dong|cau)\s+)*"
+
+
+def choice_number(text: str) -> int | None:
+    """The number a reply picks: "2", "số 2", "chọn số 3", "cái thứ hai", "cái đầu tiên"."""
     folded = fold(text)
-    match = re.fullmatch(r"(?:so |cai |thu tuc |chon |lua chon )?(?:thu )?(\d{1,2})", folded)
-    ordinals = {"mot": 1, "nhat": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5}
-    number = int(match.group(1)) if match else None
-    if number is None:
-        words = folded.split()
-        if (
-            len(words) <= 3
-            and words
-            and words[-1] in ordinals
-            and ("thu" in words or "so" in words or len(words) == 1)
-        ):
-            number = ordinals[words[-1]]
+    match = re.fullmatch(_CHOICE_PREFIX + r"(?:thu\s+)?(\d{1,2})", folded)
+    if match:
+        return int(match.group(1))
+    words = folded.split()
+    if not words or len(words) > 4:
+        return None
+    tail = " ".join(words[-2:])
+    if tail in _ORDINALS and (len(words) <= 2 or "thu" in words or "cai" in words):
+        return _ORDINALS[tail]
+    last = words[-1]
+    if last in _ORDINALS and (len(words) == 1 or "thu" in words or "so" in words):
+        return _ORDINALS[last]
+    return None
+
+
+def parse_choice(text: str, choices: list[Choice]) -> Choice | None:
+    """A reply to a clarification: a number or ordinal in range, or words of one choice."""
+    number = choice_number(text)
     if number is not None:
         return next((c for c in choices if c.number == number), None)
     wanted = set(content_words(text))
@@ -199,3 +210,13 @@ def parse_choice(text: str, choices: list[Choice]) -> Choice | None:
     best = max(scored, key=lambda s: s[0], default=(0, None))
     tied = [c for s, c in scored if s == best[0]]
     return best[1] if best[0] > 0 and len(tied) == 1 else None
+
+
+#: Words that, alone, name no procedure ("cho hỏi cái", "giấy").
+_VAGUE = {"cai", "giay", "thu", "tuc", "lam", "viec", "ve", "nay", "do", "kia", "hoi", "van",
+          "de", "gi", "j", "the", "nao", "sao", "cach", "di", "ra", "o", "dau", "mot", "so"}
+
+
+def is_vague(text: str) -> bool:
+    """A message that names no procedure at all: "giấy tờ", "thủ tục", "cho hỏi cái"."""
+    return all(w in _VAGUE for w in content_words(text))

@@ -19,6 +19,9 @@ class Question:
     channel: str = "console"
     user_id: str = "local"
     area: str = ""
+    #: A pressed choice button: ``(list_id, number)``. The list id ties the button to
+    #: the list it was shown with, so an old button never answers a newer list.
+    choice: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Choice:
     label: str
     kind: str
     id: str
+    #: The list this option belongs to (buttons carry it back: ``choice:<list>:<n>``).
+    list_id: str = ""
 
 
 @dataclass

@@ -43,6 +43,21 @@ DOSSIER_STATUS = (
 DOCUMENTS_BY_CASE = "(Tùy trường hợp; danh sách theo từng trường hợp xem tại trang thủ tục.)"
 CLARIFY = "Bạn đang hỏi về thủ tục nào dưới đây? Hãy trả lời bằng số thứ tự:"
 CLARIFY_RETRY = "Bạn vui lòng chọn một số trong danh sách, hoặc hỏi lại rõ hơn."
+CHOICE_EXPIRED = (
+    "Danh sách lựa chọn này đã hết hạn. Bạn vui lòng gõ lại câu hỏi để tôi tra cứu lại nhé."
+)
+HELP_VAGUE = (
+    "Bạn muốn hỏi về thủ tục nào? Hãy gõ tên thủ tục hoặc việc bạn cần làm, ví dụ: "
+    "\"làm căn cước cho con\", \"đăng ký khai sinh\", \"lệ phí đổi giấy phép lái xe\", "
+    "\"tách hộ khẩu cần giấy tờ gì\"."
+)
+ASK_WHICH_PROCEDURE = (
+    "Bạn hỏi về thủ tục nào? Hãy gõ kèm tên thủ tục, ví dụ: \"lệ phí đăng ký thường trú\" "
+    "hoặc \"cấp lại căn cước mất bao lâu\"."
+)
+RELATED_INTRO = "Nếu bạn thuộc trường hợp khác, gõ số tương ứng:"
+ANSWER_IS_FOR = "Thông tin trên theo: {where}."
+WHERE_UNKNOWN = "cơ quan có thẩm quyền"
 SUBSCRIBED = (
     "Bạn đã đăng ký nhận thông báo khi có thông tin mới về thủ tục hành chính. "
     "Gõ /unsubscribe để hủy."

@@ -108,7 +108,10 @@ class ClarifyingAnswerer(FakeAnswerer):
 
     def answer(self, question: Question) -> Answer:
         self.questions.append(question)
-        choices = [Choice(i, f"Thủ tục số {i} về cư trú", "procedure", str(i)) for i in range(1, 6)]
+        choices = [
+            Choice(i, f"Thủ tục số {i} về cư trú", "procedure", str(i), "list1")
+            for i in range(1, 6)
+        ]
         lines = "\n".join(f"{c.number}. {c.label}" for c in choices)
         text = ("Thông tin chung về thủ tục cư trú. " * 150) + "\n\n" + lines
         return Answer(
@@ -501,8 +504,8 @@ def test_long_clarification_through_the_send_api(platform: FakePlatform) -> None
     buttons = messages[-1]["attachment"]["payload"]["buttons"]
     # The link is kept as a button first; the choices left out are still numbered lines.
     assert [b.get("payload", b.get("url")) for b in buttons] == [
-        "choice:1",
-        "choice:2",
+        "choice:list1:1",
+        "choice:list1:2",
         SERVICE_URL,
     ]
     text = "\n".join(m["text"] for m in messages[:-1])

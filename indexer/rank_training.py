@@ -1,0 +1,183 @@
+"""Training the second-stage ranker (``tthc rank train``).
+
+Examples come from two places, and never from a test split:
+
+* the **train** part of the strict evaluation sets (``eval/strict/*.jsonl``; a line is
+  in the train part when :func:`split_of` says so — the rule is a hash of the
+  question, fixed once, so nobody picks which questions are held out);
+* pairs generated from the records themselves: each procedure's official name (as
+  written and without diacritics, alone and with an aspect phrase), and for every
+  variant its base's name with an aspect phrase, labelled with the base (a citizen
+  who names no qualifier needs the base).
+
+For each example the first stage gives up to 30 candidates; a candidate is relevant
+when its key is in ``expected``. The model is LightGBM's LambdaRank; its file is
+written with a JSON sidecar holding the feature names, the parameters and the SHA-256
+of the examples, so a model can be traced to exactly what it learnt from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.evaluation import EvalItem, load_eval_file
+from indexer.families import Profiles
+from indexer.rerank import FEATURES, QueryView, candidate_features, training_digest
+from indexer.retriever import HybridRetriever
+from indexer.textnorm import fold
+
+#: Aspect phrases appended to generated questions (how citizens ask about one thing).
+ASPECTS = ("", "lệ phí bao nhiêu", "cần giấy tờ gì", "mất bao lâu", "nộp ở đâu", "thủ tục")
+
+PARAMS: dict[str, Any] = {
+    "objective": "lambdarank",
+    "n_estimators": 300,
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_child_samples": 10,
+    "subsample": 0.9,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.9,
+    "random_state": 7,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbose": -1,
+}
+
+
+def split_of(question: str) -> str:
+    """``"test"`` for about 40 % of questions, by a hash of the text; else ``"train"``.
+
+    The same rule is written in ``eval/strict/validate_strict.py``; a test keeps the
+    two in step.
+    """
+    value = int(hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:8], 16)
+    return "test" if value % 5 < 2 else "train"
+
+
+def split_items(items: Iterable[EvalItem], part: str) -> list[EvalItem]:
+    """The items of one split part (``"train"`` or ``"test"``)."""
+    return [item for item in items if split_of(item.question) == part]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training question and the keys that count as right for it."""
+
+    question: str
+    expected: tuple[str, ...]
+    source: str
+
+
+def strict_train_examples(paths: Sequence[Path]) -> list[Example]:
+    """The train part of the strict evaluation files."""
+    items = [item for path in paths for item in load_eval_file(path)]
+    return [Example(i.question, i.expected, "eval-train") for i in split_items(items, "train")]
+
+
+def generated_examples(
+    profiles: Profiles, titles: dict[str, str], *, per_kind: int = 1800, seed: int = 11
+) -> list[Example]:
+    """Questions made from the records' names (see the module docstring)."""
+    rng = random.Random(seed)
+    keys = sorted(k for k, p in profiles.by_record.items() if p.kind == "procedure")
+    rng.shuffle(keys)
+    examples: list[Example] = []
+    for record in keys[:per_kind]:
+        key = record.split(":", 1)[1]
+        profile = profiles.by_record[record]
+        name = titles.get(key, "")
+        if not name:
+            continue
+        group = (key, *profile.same_name)
+        aspect = rng.choice(ASPECTS)
+        asked = f"{name} {aspect}".strip()
+        examples.append(Example(asked, group, "name"))
+        folded = fold(f"{name} {rng.choice(ASPECTS)}".strip())
+        examples.append(Example(folded, group, "name-folded"))
+    variants = sorted(k for k, p in profiles.by_record.items() if p.bases)
+    rng.shuffle(variants)
+    for record in variants[: per_kind // 3]:
+        for base in profiles.by_record[record].bases[:1]:
+            base_profile = profiles.get("procedure", base.key)
+            name = titles.get(base.key, "")
+            if base_profile is None or not name:
+                continue
+            aspect = rng.choice(ASPECTS[1:])
+            text = f"{name} {aspect}"
+            if rng.random() < 0.3:
+                text = fold(text)
+            examples.append(Example(text, (base.key, *base_profile.same_name), "base"))
+    return examples
+
+
+def featurise(
+    retriever: HybridRetriever,
+    examples: Sequence[Example],
+    *,
+    on_progress: Callable[[int], object] | None = None,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list[int], list[str]]:
+    """Feature rows, labels and group sizes; groups without a relevant candidate are
+    left out (they teach a ranking model nothing)."""
+    gen = retriever.generation()
+    rows: list[np.ndarray[Any, Any]] = []
+    labels: list[np.ndarray[Any, Any]] = []
+    groups: list[int] = []
+    lines: list[str] = []
+    for example in examples:
+        hits = retriever.first_stage(example.question, k=retriever.candidates)
+        if on_progress is not None:
+            on_progress(1)
+        wanted = set(example.expected)
+        relevant = np.array([float(h.id in wanted) for h in hits], dtype=np.float32)
+        if not hits or relevant.sum() == 0:
+            continue
+        view = QueryView.of(example.question, retriever.glossary, retriever.fillers)
+        rows.append(candidate_features(view, hits, gen.profiles))
+        labels.append(relevant)
+        groups.append(len(hits))
+        lines.append(json.dumps([example.question, sorted(wanted)], ensure_ascii=False))
+    matrix = np.vstack(rows) if rows else np.zeros((0, len(FEATURES)), dtype=np.float32)
+    target = np.concatenate(labels) if labels else np.zeros(0, dtype=np.float32)
+    return matrix, target, groups, lines
+
+
+def train_model(
+    matrix: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    groups: list[int],
+    lines: list[str],
+    out: Path,
+    *,
+    sources: dict[str, int],
+) -> dict[str, Any]:
+    """Fit LambdaRank and write ``out`` plus ``out.with_suffix('.json')``."""
+    import lightgbm
+
+    ranker = lightgbm.LGBMRanker(**PARAMS)
+    ranker.fit(matrix, labels, group=groups)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    ranker.booster_.save_model(str(tmp))
+    meta = {
+        "features": list(FEATURES),
+        "params": PARAMS,
+        "lightgbm": lightgbm.__version__,
+        "training_sha256": training_digest(lines),
+        "examples": len(groups),
+        "rows": int(matrix.shape[0]),
+        "sources": sources,
+        "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    tmp.replace(out)
+    return meta

@@ -1,0 +1,415 @@
+"""Second-stage ranking: features of the fused candidates, a learned model, family rules.
+
+The first stage (dense + BM25, fused by reciprocal rank) finds the right record among
+its first thirty for nearly every question, but often not first: a variant
+("… có yếu tố nước ngoài") or a same-name copy outranks the procedure the citizen
+needs. Here every candidate gets a feature vector (:data:`FEATURES`): each list's raw
+score and rank, how much of the question the name covers and the other way round,
+IDF-weighted unmatched name words, whether a variant's qualifier is named, family and
+same-name flags, level, target group, record kind and detail. A LightGBM LambdaRank
+model (``indexer/data/reranker.txt``, trained by ``tthc rank train``) orders them;
+then two rules the model cannot break:
+
+* a variant never outranks its base unless the question names the variant's
+  qualifier (the base is brought in from the index when the first stage missed it);
+* records with the same name count as one: the best-ranked stands for the group and
+  carries the others' keys (``SearchHit.same_name``) for the answer to offer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.families import FUNCTION_WORDS, Profile, Profiles, accented_words, aspect_mask
+from indexer.glossary import Glossary
+from indexer.textnorm import QueryFillers, has_diacritics, syllables
+
+if TYPE_CHECKING:
+    from indexer.retriever import SearchHit
+
+DEFAULT_MODEL = Path(__file__).resolve().parent / "data" / "reranker.txt"
+#: A single qualifier word counts as "named" only when it is this rare among names
+#: (IDF over distinct record names); commoner ones must come with a neighbour.
+RARE_IDF = 4.5
+
+FEATURES: tuple[str, ...] = (
+    "rrf",
+    "fused_rank",
+    "dense",
+    "dense_rank_inv",
+    "dense_gap",
+    "keyword",
+    "keyword_rank_inv",
+    "keyword_rel",
+    "titles",
+    "titles_rank_inv",
+    "titles_rel",
+    "query_covered",
+    "name_covered",
+    "name_unmatched_idf",
+    "query_unmatched_idf",
+    "bigrams_name_covered",
+    "bigrams_query_covered",
+    "exact_name",
+    "is_variant",
+    "is_base",
+    "variants_log",
+    "qualifier_named",
+    "variant_unnamed",
+    "base_in_candidates",
+    "same_name",
+    "kind_procedure",
+    "kind_faq",
+    "kind_plan",
+    "kind_hotline",
+    "full_detail",
+    "level_xa",
+    "level_tinh",
+    "level_bo",
+    "level_named_match",
+    "level_named_mismatch",
+    "foreign_record",
+    "foreign_asked",
+    "business_record",
+    "business_asked",
+    "header_field",
+    "name_length",
+    "query_length",
+)
+
+_LEVEL_WORDS = {
+    "xa": ("cap xa", "o xa", "ubnd xa", "phuong", "thi tran"),
+    "huyen": ("cap huyen", "quan huyen", "ubnd huyen"),
+    "tinh": ("cap tinh", "so ", "ubnd tinh", "thanh pho truc thuoc"),
+    "bo": ("cap bo", "trung uong", "bo cong an", "cuc "),
+}
+_FOREIGN_WORDS = (
+    "nuoc ngoai",
+    "viet kieu",
+    "quoc tich",
+    "dai su quan",
+    "lanh su",
+    "tay",
+    "dinh cu",
+)
+_BUSINESS_WORDS = ("doanh nghiep", "cong ty", "cty", "to chuc", "hop tac xa", "tnhh", "co phan")
+
+
+def _bigrams(words: Sequence[str]) -> set[str]:
+    return {f"{a} {b}" for a, b in itertools.pairwise(words)}
+
+
+@dataclass(frozen=True)
+class QueryView:
+    """A question prepared once for all its candidates.
+
+    ``content`` are its folded syllables without fillers, function and aspect words;
+    ``expanded`` adds the glossary's record wordings; ``written`` holds the syllables
+    as typed (with diacritics) when the question carries any.
+    """
+
+    text: str
+    words: tuple[str, ...]
+    content: tuple[str, ...]
+    expanded: frozenset[str]
+    bigrams: frozenset[str]
+    written: frozenset[str]
+    written_bigrams: frozenset[str]
+    padded: str
+
+    @classmethod
+    def of(cls, text: str, glossary: Glossary, fillers: QueryFillers) -> QueryView:
+        """Prepare ``text`` (any accents, any filler phrases)."""
+        typed = fillers.remove_from(text)
+        words = tuple(syllables(typed))
+        aspect = aspect_mask(words)
+        content = tuple(
+            w for w, a in zip(words, aspect, strict=True) if not a and w not in FUNCTION_WORDS
+        )
+        expansions = [syllables(e) for e in glossary.expansions(typed)]
+        expanded_words = set(words).union(*expansions)
+        bigrams = _bigrams(words).union(*(_bigrams(e) for e in expansions))
+        written: tuple[str, ...] = accented_words(typed) if has_diacritics(typed) else ()
+        return cls(
+            text=text,
+            words=words,
+            content=content,
+            expanded=frozenset(expanded_words),
+            bigrams=frozenset(bigrams),
+            written=frozenset(written),
+            written_bigrams=frozenset(_bigrams(written)),
+            padded=f" {' '.join(syllables(text))} ",
+        )
+
+    def says(self, phrase: str) -> bool:
+        """Does the question contain this folded phrase (whole syllables)?"""
+        return f" {phrase.strip()} " in self.padded
+
+
+def qualifier_named(view: QueryView, profile: Profile, profiles: Profiles) -> float:
+    """Share of a variant's bases whose qualifier the question names (0 for a base).
+
+    A qualifier is named when the question holds one of its words next to a neighbour
+    from the variant's name ("lưu động", "ký lại"), or a single rare word of it
+    ("biên giới"). Words are compared as written when the question has diacritics
+    ("lại" is not "lái"), folded otherwise.
+    """
+    if not profile.bases:
+        return 0.0
+    named = 0
+    for base in profile.bases:
+        if _names_qualifier(view, profile, base.qualifier, base.accented, profiles, base.key):
+            named += 1
+    return named / len(profile.bases)
+
+
+#: Words of a qualifier that a question holds for other reasons ("cho em hỏi").
+_PRONOUNS = frozenset(("em", "anh", "chi", "toi", "minh", "ban", "ong", "ba", "co", "chu"))
+
+
+def _names_qualifier(
+    view: QueryView,
+    profile: Profile,
+    qualifier: tuple[str, ...],
+    accented: tuple[str, ...],
+    profiles: Profiles,
+    base_key: str = "",
+) -> bool:
+    base = profiles.get("procedure", base_key) if base_key else None
+    shared = set(base.words) if base is not None else set()
+    aspect = aspect_mask(qualifier)
+    useful = [
+        i
+        for i, w in enumerate(qualifier)
+        if not aspect[i] and w not in shared and w not in _PRONOUNS
+    ]
+    if not useful:
+        return False
+    written = bool(view.written) and len(accented) == len(qualifier)
+    for i in useful:
+        word = accented[i] if written else qualifier[i]
+        if profiles.weight(qualifier[i]) >= RARE_IDF and (
+            word in view.written if written else word in view.expanded
+        ):
+            return True
+    # Neighbours within the variant's own name: "đăng ký lại khai sinh" → "ký lại".
+    wanted = {qualifier[i] for i in useful}
+    name = profile.words
+    as_written = profile.written if written and len(profile.written) == len(name) else ()
+    for i, (a, b) in enumerate(itertools.pairwise(name)):
+        if not (a in wanted or b in wanted) or f"{a} {b}" not in view.bigrams:
+            continue
+        if not as_written or f"{as_written[i]} {as_written[i + 1]}" in view.written_bigrams:
+            return True
+    return False
+
+
+def _levels_named(view: QueryView) -> set[str]:
+    return {level for level, phrases in _LEVEL_WORDS.items() if any(view.says(p) for p in phrases)}
+
+
+def _idf_sum(words: Sequence[str] | set[str], profiles: Profiles) -> float:
+    return sum(profiles.weight(w) for w in words)
+
+
+def candidate_features(
+    view: QueryView,
+    hits: Sequence[SearchHit],
+    profiles: Profiles,
+) -> npt.NDArray[np.float32]:
+    """One row of :data:`FEATURES` per hit (same order)."""
+    rows = np.zeros((len(hits), len(FEATURES)), dtype=np.float32)
+    keys = {(h.kind, h.id) for h in hits}
+    best_dense = max((h.raw.get("dense", 0.0) for h in hits), default=0.0)
+    best_keyword = max((h.raw.get("keyword", 0.0) for h in hits), default=0.0) or 1.0
+    best_titles = max((h.raw.get("keyword_titles", 0.0) for h in hits), default=0.0) or 1.0
+    levels_named = _levels_named(view)
+    foreign_asked = any(view.says(p) for p in _FOREIGN_WORDS)
+    business_asked = any(view.says(p) for p in _BUSINESS_WORDS)
+    query_set = set(view.content)
+    query_idf = _idf_sum(query_set, profiles) or 1.0
+    content_bigrams = _bigrams(view.content)
+    for row, (rank, hit) in zip(rows, enumerate(hits, start=1), strict=True):
+        profile = profiles.get(hit.kind, hit.id) or Profile(kind=hit.kind, words=())
+        name = [w for w in profile.words if w not in FUNCTION_WORDS]
+        name_set = set(name)
+        name_idf = _idf_sum(name_set, profiles) or 1.0
+        matched_name = name_set & view.expanded
+        name_bigrams = _bigrams(profile.words)
+        named = qualifier_named(view, profile, profiles)
+        dense = hit.raw.get("dense", 0.0)
+        values: dict[str, float] = {
+            "rrf": hit.score * 100,
+            "fused_rank": rank,
+            "dense": dense,
+            "dense_rank_inv": 1 / hit.sources["dense"] if "dense" in hit.sources else 0.0,
+            "dense_gap": (best_dense - dense) if dense else 1.0,
+            "keyword": hit.raw.get("keyword", 0.0),
+            "keyword_rank_inv": 1 / hit.sources["keyword"] if "keyword" in hit.sources else 0,
+            "keyword_rel": hit.raw.get("keyword", 0.0) / best_keyword,
+            "titles": hit.raw.get("keyword_titles", 0.0),
+            "titles_rank_inv": (
+                1 / hit.sources["keyword_titles"] if "keyword_titles" in hit.sources else 0.0
+            ),
+            "titles_rel": hit.raw.get("keyword_titles", 0.0) / best_titles,
+            "query_covered": _idf_sum(query_set & (name_set | set(profile.words)), profiles)
+            / query_idf,
+            "name_covered": _idf_sum(matched_name, profiles) / name_idf,
+            "name_unmatched_idf": _idf_sum(name_set - view.expanded, profiles),
+            "query_unmatched_idf": _idf_sum(query_set - set(profile.words), profiles),
+            "bigrams_name_covered": (
+                len(name_bigrams & view.bigrams) / len(name_bigrams) if name_bigrams else 0.0
+            ),
+            "bigrams_query_covered": (
+                len(content_bigrams & name_bigrams) / len(content_bigrams)
+                if content_bigrams
+                else 0.0
+            ),
+            "exact_name": float(bool(name) and tuple(view.content) == tuple(name)),
+            "is_variant": float(bool(profile.bases)),
+            "is_base": float(profile.variants > 0),
+            "variants_log": math.log1p(profile.variants),
+            "qualifier_named": named,
+            "variant_unnamed": float(bool(profile.bases) and named == 0.0),
+            "base_in_candidates": float(any(("procedure", b.key) in keys for b in profile.bases)),
+            "same_name": math.log1p(len(profile.same_name)),
+            "kind_procedure": float(hit.kind == "procedure"),
+            "kind_faq": float(hit.kind == "faq"),
+            "kind_plan": float(hit.kind == "plan"),
+            "kind_hotline": float(hit.kind == "hotline"),
+            "full_detail": float(profile.full),
+            "level_xa": float("xa" in profile.levels),
+            "level_tinh": float("tinh" in profile.levels),
+            "level_bo": float("bo" in profile.levels),
+            "level_named_match": float(bool(levels_named & set(profile.levels))),
+            "level_named_mismatch": float(
+                bool(levels_named and profile.levels) and not levels_named & set(profile.levels)
+            ),
+            "foreign_record": float(profile.foreign),
+            "foreign_asked": float(foreign_asked),
+            "business_record": float(profile.business),
+            "business_asked": float(business_asked),
+            "header_field": float(hit.field == "header"),
+            "name_length": len(profile.words),
+            "query_length": len(view.content),
+        }
+        row[:] = [values[f] for f in FEATURES]
+    return rows
+
+
+class RerankerError(RuntimeError):
+    """The model file is missing, damaged or was trained on other features."""
+
+
+class LightGBMReranker:
+    """Scores candidate rows with a LightGBM model file (higher is better).
+
+    The file is LightGBM's text format followed by nothing else; its sidecar
+    ``<file>.json`` records the feature names and the SHA-256 of the training data.
+    """
+
+    def __init__(self, path: Path = DEFAULT_MODEL) -> None:
+        import lightgbm  # heavy import, only when a model is really used
+
+        meta_path = path.with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text("utf-8"))
+            self._booster = lightgbm.Booster(model_file=str(path))
+        except (OSError, ValueError, lightgbm.basic.LightGBMError) as exc:
+            raise RerankerError(f"cannot load the reranker {path}: {exc}") from exc
+        if tuple(meta.get("features", ())) != FEATURES:
+            raise RerankerError(f"{path} was trained on other features; retrain: tthc rank train")
+        self.meta: dict[str, Any] = meta
+
+    def scores(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """One score per row (single-threaded: a query has ~30 rows)."""
+        if rows.shape[0] == 0:
+            return np.zeros(0)
+        return np.asarray(self._booster.predict(rows, num_threads=1), dtype=np.float64)
+
+
+def family_order(
+    view: QueryView, hits: list[SearchHit], profiles: Profiles
+) -> tuple[list[SearchHit], list[tuple[int, str]]]:
+    """Move every variant whose qualifier the question does not name below its base.
+
+    Returns the reordered hits and the bases that must be brought in from the index
+    because the first stage did not find them: ``(position, key)``, the base to be
+    placed at ``position`` (before the variant that called for it).
+    """
+    order = list(hits)
+    present = {h.id for h in hits if h.kind == "procedure"}
+    missing: list[tuple[int, str]] = []
+    moved = True
+    guard = 0
+    while moved and guard < 50:
+        moved = False
+        guard += 1
+        for i, hit in enumerate(order):
+            profile = profiles.get(hit.kind, hit.id)
+            if profile is None or not profile.bases:
+                continue
+            for base in profile.bases:
+                if _names_qualifier(
+                    view, profile, base.qualifier, base.accented, profiles, base.key
+                ):
+                    continue
+                base_ids = {base.key, *_same_name(profiles, base.key)}
+                at = next(
+                    (j for j, h in enumerate(order) if h.kind == "procedure" and h.id in base_ids),
+                    None,
+                )
+                if at is None:
+                    if base.key not in present and all(k != base.key for _, k in missing):
+                        missing.append((i, base.key))
+                    continue
+                if at > i:
+                    order.insert(i, order.pop(at))
+                    moved = True
+                    break
+            if moved:
+                break
+    return order, missing
+
+
+def _same_name(profiles: Profiles, key: str) -> tuple[str, ...]:
+    profile = profiles.get("procedure", key)
+    return profile.same_name if profile is not None else ()
+
+
+def collapse_same_name(hits: list[SearchHit], profiles: Profiles) -> list[SearchHit]:
+    """Keep the best-ranked record of each same-name group; it lists the others."""
+    out: list[SearchHit] = []
+    seen: set[str] = set()
+    for hit in hits:
+        if hit.kind != "procedure":
+            out.append(hit)
+            continue
+        if hit.id in seen:
+            continue
+        profile = profiles.get("procedure", hit.id)
+        group = profile.same_name if profile is not None else ()
+        seen.add(hit.id)
+        seen.update(group)
+        out.append(dataclasses.replace(hit, same_name=group) if group else hit)
+    return out
+
+
+def training_digest(lines: Sequence[str]) -> str:
+    """SHA-256 over the training examples as they were fed to the model."""
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()

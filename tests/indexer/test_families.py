@@ -1,0 +1,150 @@
+"""Procedure families, same-name groups, the glossary's longest match and the rerank rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.components import DEFAULT_FILLERS
+from indexer.families import Profiles, build_profiles, name_words
+from indexer.glossary import DEFAULT_GLOSSARY, Glossary
+from indexer.rerank import FEATURES, QueryView, candidate_features, qualifier_named
+from indexer.retriever import SearchHit
+from indexer.textnorm import QueryFillers, syllables
+
+NAMES = {
+    "1.001193": ("Thủ tục đăng ký khai sinh", ["Cấp xã"]),
+    "1.003583": ("Thủ tục đăng ký khai sinh lưu động", ["Cấp xã"]),
+    "2.000528": ("Thủ tục đăng ký khai sinh có yếu tố nước ngoài", ["Cấp xã"]),
+    "1.004884": ("Thủ tục đăng ký lại khai sinh", ["Cấp xã"]),
+    "1.004772": ("Thủ tục đăng ký khai sinh cho người đã có hồ sơ, giấy tờ cá nhân", ["Cấp xã"]),
+    "1.001022": ("Thủ tục đăng ký nhận cha, mẹ, con", ["Cấp xã"]),
+    "1.000689": ("Thủ tục đăng ký khai sinh kết hợp đăng ký nhận cha, mẹ, con", ["Cấp xã"]),
+    "1.010386": ("Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp xã)", ["Cấp xã"]),
+    "1.001445": ("Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp tỉnh)", ["Cấp tỉnh"]),
+    "9.000001": ("Cấp giấy", []),
+}
+
+
+@pytest.fixture(scope="module")
+def profiles() -> Profiles:
+    records = {
+        ("procedure", code): {"name": name, "levels": levels, "detail": "full"}
+        for code, (name, levels) in NAMES.items()
+    }
+    records[("faq", "moh-faq-0001")] = {"question": "Thẻ BHYT là gì?"}
+    return build_profiles(records)
+
+
+def _hit(code: str, rank: int = 1) -> SearchHit:
+    return SearchHit(
+        kind="procedure",
+        id=code,
+        title=NAMES[code][0],
+        score=1 / (60 + rank),
+        field="header",
+        sources={"dense": rank},
+        raw={"dense": 0.85},
+    )
+
+
+@pytest.fixture(scope="module")
+def glossary() -> Glossary:
+    return Glossary.load(DEFAULT_GLOSSARY)
+
+
+@pytest.fixture(scope="module")
+def fillers() -> QueryFillers:
+    return QueryFillers.load(DEFAULT_FILLERS)
+
+
+def test_variants_find_their_closest_bases(profiles: Profiles) -> None:
+    mobile = profiles.get("procedure", "1.003583")
+    assert mobile is not None and [b.key for b in mobile.bases] == ["1.001193"]
+    assert mobile.bases[0].qualifier == ("luu", "dong")
+    assert mobile.bases[0].accented == ("lưu", "động")
+    # One inserted syllable: "đăng ký *lại* khai sinh".
+    again = profiles.get("procedure", "1.004884")
+    assert again is not None and again.bases[0].qualifier == ("lai",)
+    # A combined procedure varies both of its bases.
+    combined = profiles.get("procedure", "1.000689")
+    assert combined is not None and {b.key for b in combined.bases} == {"1.001193", "1.001022"}
+    base = profiles.get("procedure", "1.001193")
+    assert base is not None and base.bases == () and base.variants >= 4
+    # Two syllables are too generic to head a family.
+    generic = profiles.get("procedure", "9.000001")
+    assert generic is not None and generic.variants == 0
+
+
+def test_levels_of_one_name_are_one_group(profiles: Profiles) -> None:
+    assert name_words("Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp tỉnh)") == tuple(
+        syllables("trình báo mất hộ chiếu phổ thông")
+    )
+    commune = profiles.get("procedure", "1.010386")
+    assert commune is not None and commune.same_name == ("1.001445",) and commune.bases == ()
+
+
+def test_profiles_round_trip(profiles: Profiles, tmp_path: Path) -> None:
+    profiles.save(tmp_path / "profiles.json")
+    again = Profiles.load(tmp_path / "profiles.json")
+    assert again.by_record == profiles.by_record and again.idf == profiles.idf
+
+
+@pytest.mark.parametrize(
+    ("question", "code", "named"),
+    [
+        ("khai sinh cho em bé", "1.003583", False),
+        ("đăng ký khai sinh lưu động ở xã", "1.003583", True),
+        ("dang ky khai sinh luu dong", "1.003583", True),
+        ("khai sinh cho con cần giấy tờ gì", "1.004772", False),
+        ("bố cháu là người nước ngoài, khai sinh thế nào", "2.000528", True),
+        ("đăng ký lại khai sinh vì sổ gốc bị mất", "1.004884", True),
+        ("bằng lái xe khai sinh", "1.004884", False),
+    ],
+)
+def test_qualifier_named(
+    profiles: Profiles,
+    glossary: Glossary,
+    fillers: QueryFillers,
+    question: str,
+    code: str,
+    named: bool,
+) -> None:
+    view = QueryView.of(question, glossary, fillers)
+    profile = profiles.get("procedure", code)
+    assert profile is not None
+    assert (qualifier_named(view, profile, profiles) > 0) is named
+
+
+def test_features_have_one_column_each(
+    profiles: Profiles, glossary: Glossary, fillers: QueryFillers
+) -> None:
+    view = QueryView.of("làm giấy khai sinh cho con", glossary, fillers)
+    rows = candidate_features(view, [_hit("1.003583", 1), _hit("1.001193", 2)], profiles)
+    assert rows.shape == (2, len(FEATURES))
+    column = dict(zip(FEATURES, rows.T, strict=True))
+    assert list(column["variant_unnamed"]) == [1.0, 0.0]
+    assert list(column["is_base"]) == [0.0, 1.0]
+    assert column["name_covered"][1] > column["name_covered"][0]
+
+
+def test_glossary_longest_match(glossary: Glossary) -> None:
+    assert "đăng ký sang tên xe" in glossary.expansions("sang tên xe ô tô")
+    assert "chuyển nhượng" not in glossary.expansions("sang tên xe ô tô")
+    assert "chuyển nhượng quyền sử dụng đất" in glossary.expansions("sang tên sổ đỏ")
+    # "mất bao lâu" is about time: the loss words inside it do not fire.
+    assert "trình báo mất" not in glossary.expansions("làm hộ chiếu mất bao lâu")
+    assert "trình báo mất" in glossary.expansions("bị mất hộ chiếu")
+    assert "tách hộ" in glossary.expansions("tách sổ hộ khẩu")
+
+
+def test_every_glossary_line_is_reachable(glossary: Glossary) -> None:
+    """Each line staff write applies to its own words: no longer term shadows it,
+    and an expansion "-" only consumes them."""
+    for entry in glossary.entries:
+        found = glossary.expansions(" ".join(entry.term))
+        wanted = [e for e in entry.expansions if e != "-"]
+        assert all(e in found for e in wanted), (entry.term, found)
+        if not wanted:
+            assert found == [], entry.term
