@@ -40,6 +40,8 @@ ANCHOR_BONUS = 0.15
 #: Weight of a cue term (a word the question's "who / when / how much" stands for)
 #: relative to a word the question itself uses.
 CUE_WEIGHT = 0.5
+#: Score bonus for the opening paragraph when the question asks what the plan implements.
+BASIS_BONUS = 0.5
 #: BM25 length normalisation of a part's score (k1, b).
 K1, LENGTH_B = 1.2, 0.5
 
@@ -49,6 +51,10 @@ WHOLE_PLAN = ("co noi dung gi", "gom nhung noi dung gi", "gom nhung gi", "gom nh
               "co nhung noi dung gi", "co nhung noi dung nao", "noi dung chinh", "tom tat",
               "tong quan", "gom nhung phan", "gom may phan", "co may phan", "noi ve gi",
               "co nhung gi", "gom nhung muc", "noi dung the nao", "noi dung ra sao")
+#: Questions about what a plan implements ("thực hiện kế hoạch nào"): plans state it in
+#: their opening paragraph ("Thực hiện Kế hoạch số ... của UBND tỉnh", "Căn cứ ...").
+BASIS = ("can cu", "thuc hien theo", "theo ke hoach nao", "ke hoach nao cua", "ke hoach so may",
+         "thuc hien ke hoach nao", "trien khai ke hoach nao", "cu vao")
 #: Question words → phrases plans use for that kind of fact (folded). Staff extend this.
 CUES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("khi nao", "bao gio", "luc nao", "thoi gian nao", "han", "thoi han", "han chot",
@@ -59,8 +65,7 @@ CUES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("bao nhieu tien", "tien", "kinh phi", "ngan sach", "chi phi", "lay tu dau", "nguon"),
      ("kinh phi", "ngan sach", "nguon", "du toan", "bo tri", "trieu dong")),
     (("thay the", "thay cho", "bai bo", "het hieu luc"), ("thay the",)),
-    (("can cu", "thuc hien theo", "theo ke hoach nao", "ke hoach nao cua", "ke hoach so may"),
-     ("thuc hien ke hoach so", "can cu")),
+    (BASIS, ("thuc hien ke hoach so", "can cu")),
     (("bao nhieu phan tram", "chi tieu", "phan tram"), ("chi tieu", "100")),
 )
 #: Abbreviations plans and citizens both use, folded to one form before matching.
@@ -194,8 +199,12 @@ def _best(
         return None
     average = sum(len(p.split()) for u in units for p in u.parts) / len(documents)
     best: tuple[float, int, PlanUnit, int] | None = None
+    padded = f" {_normalise(question)} "
+    basis = any(f" {phrase} " in padded for phrase in BASIS)
     for order, unit in enumerate(units):
         bonus = ANCHOR_BONUS * total if anchor in unit.fields else 0.0
+        if basis and unit.path == (texts.PLAN_PREAMBLE,):
+            bonus += BASIS_BONUS * total
         context = _terms(" ".join(unit.path))
         for index, part in enumerate(unit.parts):
             found = (_terms(part) | context) & weights.keys()

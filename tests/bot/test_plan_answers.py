@@ -242,3 +242,12 @@ def test_the_engine_answers_from_the_passage(
     assert answer.citations[0].kind == "plan" and answer.citations[0].id == key
     assert passage in answer.text
     assert answer.text.splitlines()[1].startswith("Mục: ")
+
+
+def test_what_a_plan_implements_is_read_from_its_opening(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    question = "kế hoạch 152/KH-UBND của huyện Cẩm Xuyên thực hiện theo kế hoạch nào của tỉnh"
+    text = compose_plan(plans[P152], "section:6/6", question=question)
+    assert text.splitlines()[1] == "Mục: Phần mở đầu"
+    assert "Thực hiện Kế hoạch số 493/KH-UBND ngày 21/12/2021 của UBND tỉnh Hà Tĩnh" in text
