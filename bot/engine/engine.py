@@ -39,7 +39,7 @@ from bot.engine.model import (
     Question,
     QuestionLog,
 )
-from bot.engine.plans import compose_plan
+from bot.engine.plans import compose_plan, named_plan
 
 
 @dataclass(frozen=True)
@@ -229,8 +229,9 @@ class AnswerEngine:
             return Answer(
                 question=text, status="no_answer", text=reply, candidates=candidates, aspect=aspect
             )
-        # A candidate named exactly as typed wins ("đăng ký thường trú").
-        best = self._exact_title(text, hits) or hits[0]
+        # A candidate named exactly as typed wins ("đăng ký thường trú"), so does a plan
+        # named by its number ("kế hoạch 733").
+        best = self._exact_title(text, hits) or named_plan(text, hits) or hits[0]
         answer = self._about(
             text,
             best.kind,

@@ -21,14 +21,14 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.engine import texts
 from bot.engine.intents import STOP, fold
 
-__all__ = ["MAX_PASSAGE", "asks_whole_plan", "compose_plan", "plan_units"]
+__all__ = ["MAX_PASSAGE", "asks_whole_plan", "compose_plan", "named_plan", "plan_units"]
 
 #: Longest quoted passage, in characters.
 MAX_PASSAGE = 800
@@ -123,6 +123,23 @@ def compose_plan(record: dict[str, Any], matched_field: str, question: str = "")
     lines.append(texts.PLAN_SECTION.format(path=" > ".join(unit.path)))
     lines.append(_quote(unit, part, question, record))
     return "\n".join(lines)
+
+
+def named_plan(question: str, hits: Sequence[Any]) -> Any | None:
+    """The plan hit whose number the question names ("kế hoạch 733", "KH 152/KH-UBND").
+
+    ``hits`` are search hits (``kind``, ``id``); a numbered plan's id is its number
+    ("733/KH-STP"). A plan named by number is what the citizen asks about, whatever a
+    ranker thinks of the other words.
+    """
+    words = f" {_normalise(question)} "
+    if " ke hoach " not in words and not words.startswith(" ke hoach"):
+        return None
+    for hit in hits:
+        number = hit.id.split("/")[0] if hit.kind == "plan" and "/" in hit.id else ""
+        if number.isdigit() and f" {number} " in words:
+            return hit
+    return None
 
 
 def asks_whole_plan(question: str, record: dict[str, Any]) -> bool:

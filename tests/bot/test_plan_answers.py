@@ -4,6 +4,7 @@ with the plan's number and heading path; the outline only for the plan as a whol
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,14 @@ import pytest
 from bot.engine.conversation import InMemoryConversationStore
 from bot.engine.engine import AnswerEngine, Thresholds
 from bot.engine.model import Question
-from bot.engine.plans import MAX_PASSAGE, asks_whole_plan, compose_plan, cut_at_sentence, plan_units
+from bot.engine.plans import (
+    MAX_PASSAGE,
+    asks_whole_plan,
+    compose_plan,
+    cut_at_sentence,
+    named_plan,
+    plan_units,
+)
 from indexer.build import build_index
 from indexer.chunking import plan_chunks
 from indexer.components import load_glossary, make_retriever
@@ -173,6 +181,22 @@ def test_cut_at_sentence() -> None:
     cut = cut_at_sentence(text, 100)
     assert len(cut) <= 100 and cut.endswith("dài. …") and cut.count("dài.") == 5
     assert cut_at_sentence("ngắn.", 100) == "ngắn."
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    id: str
+
+
+def test_a_plan_named_by_its_number_is_the_one_answered() -> None:
+    hits = [Hit("procedure", "6.001432"), Hit("plan", P003), Hit("plan", P733)]
+    assert named_plan("Kế hoạch 733/KH-STP thực hiện kế hoạch nào của UBND tỉnh?", hits) == hits[2]
+    assert named_plan("kh 733 kinh phi bao nhieu", hits) == hits[2]
+    # A number alone, another plan's number, or no plan among the hits: no preference.
+    assert named_plan("thủ tục 733 là gì", hits) is None
+    assert named_plan("kế hoạch 152 giao ai", hits) is None
+    assert named_plan("kế hoạch 733", hits[:2]) is None
 
 
 # ------------------------------------------------------------- through the engine
