@@ -42,6 +42,8 @@ ANCHOR_BONUS = 0.15
 CUE_WEIGHT = 0.5
 #: Score bonus for the opening paragraph when the question asks what the plan implements.
 BASIS_BONUS = 0.5
+#: Weight of a word found only in the headings above a unit's own heading.
+ANCESTOR_WEIGHT = 0.5
 #: BM25 length normalisation of a part's score (k1, b).
 K1, LENGTH_B = 1.2, 0.5
 
@@ -222,11 +224,18 @@ def _best(
         bonus = ANCHOR_BONUS * total if anchor in unit.fields else 0.0
         if basis and unit.path == (texts.PLAN_PREAMBLE,):
             bonus += BASIS_BONUS * total
-        context = _terms(" ".join(unit.path))
+        # The unit's own heading names what it holds; its ancestors' headings (shared by
+        # every unit below them) count for less.
+        label = _terms(" ".join(unit.path[-1:]))
+        ancestors = _terms(" ".join(unit.path[:-1])) - label
         for index, part in enumerate(unit.parts):
-            found = (_terms(part) | context) & weights.keys()
+            own_terms = _terms(part) | label
+            found = sum(weights[t] for t in own_terms & weights.keys())
+            found += ANCESTOR_WEIGHT * sum(
+                weights[t] for t in (ancestors - own_terms) & weights.keys()
+            )
             norm = (K1 + 1) / (1 + K1 * (1 - LENGTH_B + LENGTH_B * len(part.split()) / average))
-            score = norm * sum(weights[t] for t in found) + bonus
+            score = norm * found + bonus
             if best is None or score > best[0] + 1e-9:
                 best = (score, -order, unit, index)
     if best is None or best[0] <= 0.0:
