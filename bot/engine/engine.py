@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -232,6 +233,7 @@ class AnswerEngine:
         # A candidate named exactly as typed wins ("đăng ký thường trú"), so does a plan
         # named by its number ("kế hoạch 733").
         best = self._exact_title(text, hits) or named_plan(text, hits) or hits[0]
+        best = self._for_area(best, area)
         answer = self._about(
             text,
             best.kind,
@@ -244,6 +246,26 @@ class AnswerEngine:
         )
         self._offer_related(answer, best, hits, aspect, state)
         return answer
+
+    def _for_area(self, best: Any, area: str) -> Any:
+        """Of a same-name group, the record of the citizen's province when one is known.
+
+        Returns ``best`` itself, or a copy of it standing for the area's record (the
+        other members, ``best`` included, become its same-name list).
+        """
+        group = tuple(getattr(best, "same_name", ()))
+        wanted = fold(area)
+        if not group or not wanted or not dataclasses.is_dataclass(best):
+            return best
+        for key in group:
+            record = self._knowledge.record("procedure", key) or {}
+            where = fold(f"{record.get('name', '')} {record.get('implementing_agencies', '')}")
+            if f" {wanted} " in f" {where} ":
+                others = tuple(k for k in (best.id, *group) if k != key)
+                return dataclasses.replace(
+                    best, id=key, title=record.get("name", best.title), same_name=others
+                )
+        return best
 
     def _offer_related(
         self, answer: Answer, best: Any, hits: list[Any], aspect: Aspect | None, state: Any
