@@ -145,13 +145,17 @@ def named_plan(question: str, hits: Sequence[Any]) -> Any | None:
 
 
 def asks_whole_plan(question: str, record: dict[str, Any]) -> bool:
-    """Does the question ask about the plan itself ("gồm những nội dung gì") rather than
-    a fact in it? Also true when, once the plan's own name is set aside, nothing is left."""
-    folded = _normalise(question)
-    padded = f" {folded} "
-    if any(f" {phrase} " in padded for phrase in WHOLE_PLAN):
-        return True
-    return not (set(folded.split()) - _identity_words(record) - STOP - PLAN_WORDS)
+    """Does the question ask about the plan itself rather than a fact in it?
+
+    True when nothing is left of it once the plan's own name (title, issuer, year,
+    number), "kế hoạch", pronouns and a whole-plan phrase ("gồm những nội dung gì") are set
+    aside: "kế hoạch 733 gồm những nội dung gì" asks for the outline, "nội dung tuyên truyền
+    gồm những gì" (a section's name is left) does not.
+    """
+    padded = f" {_normalise(question)} "
+    for phrase in WHOLE_PLAN:
+        padded = padded.replace(f" {phrase} ", " ")
+    return not (set(padded.split()) - _identity_words(record) - STOP - PLAN_WORDS)
 
 
 def plan_units(sections: list[dict[str, Any]]) -> Iterator[PlanUnit]:

@@ -167,6 +167,13 @@ def test_the_outline_answers_for_the_plan_as_a_whole(
 def test_a_fact_question_is_not_a_whole_plan_question(plans: dict[str, dict[str, Any]]) -> None:
     assert not asks_whole_plan("kế hoạch 733 kinh phí bao nhiêu", plans[P733])
     assert not asks_whole_plan("huyện cẩm xuyên giao bưu điện làm gì", plans[P152])
+    # A section's name is left once the whole-plan phrase is set aside.
+    question = (
+        "ke hoach tuyen truyen cchc cua so tu phap an giang noi dung tuyen truyen gom nhung gi"
+    )
+    assert not asks_whole_plan(question, plans[P003])
+    text = compose_plan(plans[P003], "outline", question=question)
+    assert "Mục: II. NỘI DUNG TUYÊN TRUYỀN > 2. Nội dung tuyên truyền" in text
 
 
 def test_units_resolve_every_chunk_field_of_every_seed(plans: dict[str, dict[str, Any]]) -> None:
