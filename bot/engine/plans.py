@@ -32,6 +32,8 @@ __all__ = ["MAX_PASSAGE", "asks_whole_plan", "compose_plan", "named_plan", "plan
 
 #: Longest quoted passage, in characters.
 MAX_PASSAGE = 800
+#: A unit up to this long is quoted whole; a longer one from its best part.
+SHORT_UNIT = MAX_PASSAGE
 #: A heading longer than this is a numbered paragraph: the path shows only its opening.
 LABEL_CHARS = 80
 #: Score bonus for the unit holding the chunk the retriever matched, as a share of the
@@ -98,6 +100,9 @@ class PlanUnit:
     parts: tuple[str, ...]
     #: Every chunk field that points into this unit (continuation rows of a table item).
     aliases: tuple[str, ...] = ()
+    #: How many of ``parts`` are the section's own lead-in prose before its list items
+    #: ("Các phòng, đơn vị còn lại ... theo phân công sau:"); 0 when it has no items.
+    lead: int = 0
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -190,10 +195,13 @@ def _node_units(
     if heading and (len(heading) > LABEL_CHARS or not marker):
         parts.append(heading)  # a paragraph rather than a title
     parts += [p for p in node.get("text", "").split("\n") if p]
+    lead = len(parts)
     parts += [_item(c) for c in children if _is_leaf(c)]
     inner = (*path, label) if label else path
     if parts:
-        yield PlanUnit(f"section:{where}", inner, tuple(parts))
+        yield PlanUnit(
+            f"section:{where}", inner, tuple(parts), lead=lead if lead < len(parts) else 0
+        )
     for position, child in enumerate(children, start=1):
         if not _is_leaf(child):
             yield from _node_units(child, (*address, position), inner)
@@ -322,9 +330,12 @@ def _outline(record: dict[str, Any]) -> list[str]:
 
 
 def _quote(unit: PlanUnit, part: int, question: str, record: dict[str, Any]) -> str:
-    """The unit whole when it is short, else its best part, cut at a sentence end."""
+    """What to quote of a unit: all of a unit that fits; else its best part (the best
+    sentences of a long one), after the section's lead-in when the part is one of its list
+    items, then the parts that follow while they fit; cut to :data:`MAX_PASSAGE` at a
+    sentence end."""
     whole = "\n".join(unit.parts)
-    if len(whole) <= MAX_PASSAGE:
+    if len(whole) <= SHORT_UNIT:
         return whole
     text = unit.parts[part]
     if len(text) > MAX_PASSAGE:
@@ -337,7 +348,10 @@ def _quote(unit: PlanUnit, part: int, question: str, record: dict[str, Any]) -> 
             ),
         )
         text = " ".join(sentences[start:])
-    # The following parts of the same section give the fact its context, as space allows.
+    lead = "\n".join(unit.parts[: unit.lead])
+    if part >= unit.lead and lead and len(lead) + 1 + len(text) <= MAX_PASSAGE:
+        text = f"{lead}\n{text}"
+    # The parts that follow give the fact its context, as space allows.
     for extra in unit.parts[part + 1 :]:
         if len(text) + 1 + len(extra) > MAX_PASSAGE:
             break

@@ -134,8 +134,12 @@ def test_nested_items_answer_with_their_parent(plans: dict[str, dict[str, Any]])
     text = compose_plan(
         record, "outline", question="so tu phap binh thuan giao phong nao viet tin bai thang 3"
     )
-    assert "Mục: III. PHÂN CÔNG THỰC HIỆN > 5. Các phòng, đơn vị còn lại" in text
-    assert "Tháng 3/2023: Trung tâm Trợ giúp pháp lý Nhà nước" in text
+    lines = text.splitlines()
+    assert lines[1].startswith("Mục: III. PHÂN CÔNG THỰC HIỆN > 5. Các phòng, đơn vị còn lại")
+    # The section's lead-in, then the matching item (the earlier months are left out).
+    assert lines[2].startswith("Các phòng, đơn vị còn lại thực hiện tốt việc viết tin bài")
+    assert lines[3] == "- Tháng 3/2023: Trung tâm Trợ giúp pháp lý Nhà nước;"
+    assert "Tháng 2/2023" not in text and len("\n".join(lines[2:])) <= MAX_PASSAGE
 
 
 def test_the_retrievers_choice_breaks_a_tie(plans: dict[str, dict[str, Any]]) -> None:
