@@ -39,9 +39,10 @@ lint: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(BIN)/pytest
 
-## Retrieval figures on the whole bundled knowledge base (see README).
+## Retrieval and ranking figures on the whole bundled knowledge base (see README).
 bench: $(STAMP)
 	$(BIN)/python bench/retrieval.py
+	OMP_NUM_THREADS=1 $(BIN)/python bench/ranking.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

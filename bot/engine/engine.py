@@ -255,16 +255,19 @@ class AnswerEngine:
         """
         group = tuple(getattr(best, "same_name", ()))
         wanted = fold(area)
-        if not group or not wanted or not dataclasses.is_dataclass(best):
+        if not group or not wanted:
             return best
         for key in group:
             record = self._knowledge.record("procedure", key) or {}
             where = fold(f"{record.get('name', '')} {record.get('implementing_agencies', '')}")
             if f" {wanted} " in f" {where} ":
                 others = tuple(k for k in (best.id, *group) if k != key)
-                return dataclasses.replace(
-                    best, id=key, title=record.get("name", best.title), same_name=others
-                )
+                try:
+                    return dataclasses.replace(
+                        best, id=key, title=record.get("name", best.title), same_name=others
+                    )
+                except TypeError:  # a hit type that is not a dataclass: keep it as is
+                    return best
         return best
 
     def _offer_related(
