@@ -16,6 +16,7 @@ matches however the citizen typed. The result is written into each generation as
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -83,7 +84,8 @@ ASPECT_PHRASES = (
 )
 
 
-def aspect_mask(words: tuple[str, ...] | list[str]) -> list[bool]:
+@functools.lru_cache(maxsize=65536)
+def aspect_mask(words: tuple[str, ...]) -> tuple[bool, ...]:
     """For each word, whether it belongs to an aspect phrase of :data:`ASPECT_PHRASES`."""
     mask = [False] * len(words)
     for phrase in ASPECT_PHRASES:
@@ -91,7 +93,7 @@ def aspect_mask(words: tuple[str, ...] | list[str]) -> list[bool]:
         for i in range(len(words) - n + 1):
             if tuple(words[i : i + n]) == phrase:
                 mask[i : i + n] = [True] * n
-    return mask
+    return tuple(mask)
 
 
 #: A base shorter than this is too generic to be a family head ("cấp giấy").

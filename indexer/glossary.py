@@ -36,6 +36,11 @@ class Glossary:
         self._expansion_syllables = [
             [tuple(syllables(e)) for e in entry.expansions] for entry in self.entries
         ]
+        # Entries by their first syllable: a query is matched against the few entries
+        # that can start in it, not against every line of the file.
+        self._by_first: dict[str, list[int]] = {}
+        for number, entry in enumerate(self.entries):
+            self._by_first.setdefault(entry.term[0], []).append(number)
 
     @classmethod
     def load(cls, *paths: Path) -> Glossary:
@@ -62,7 +67,8 @@ class Glossary:
         """
         words = syllables(text)
         spans: list[tuple[int, int, int]] = []
-        for number, entry in enumerate(self.entries):
+        for number in sorted({n for w in set(words) for n in self._by_first.get(w, ())}):
+            entry = self.entries[number]
             n = len(entry.term)
             for start in _occurrences(words, entry.term):
                 spans.append((start, start + n, number))
