@@ -13,6 +13,8 @@ from typing import Any
 
 from bot.engine import texts
 from bot.engine.composer import (
+    ASPECT_LIMIT,
+    GENERAL_LIMIT,
     compose_faq,
     compose_hotlines,
     compose_procedure,
@@ -293,6 +295,20 @@ class AnswerEngine:
                 break
             if hit.kind == "procedure" and best.id in tuple(getattr(hit, "variant_of", ())):
                 options.append((hit.id, _short(hit.title)))
+        same = getattr(best, "same_name", ())
+        head = [answer.text, ""]
+        if same:
+            head.append(texts.ANSWER_IS_FOR.format(where=_where_label(own, with_name=False)))
+        head.append(texts.RELATED_INTRO)
+        # The reply keeps the composer's length promise (one aspect in about 800
+        # characters, a general answer in one Zalo or Messenger message): fewer options
+        # rather than a longer reply.
+        limit = GENERAL_LIMIT if aspect is None else max(ASPECT_LIMIT, len(answer.text))
+        while options:
+            lines = head + [f"{n}. {label}" for n, (_key, label) in enumerate(options, start=1)]
+            if len("\n".join(lines)) <= limit:
+                break
+            options.pop()
         if not options:
             return
         list_id = uuid.uuid4().hex[:8]
@@ -301,12 +317,6 @@ class AnswerEngine:
             for n, (key, label) in enumerate(options, start=1)
         ]
         state.offer(choices, aspect)
-        same = getattr(best, "same_name", ())
-        lines = [answer.text, ""]
-        if same:
-            lines.append(texts.ANSWER_IS_FOR.format(where=_where_label(own, with_name=False)))
-        lines.append(texts.RELATED_INTRO)
-        lines += [f"{c.number}. {c.label}" for c in choices]
         answer.text = "\n".join(lines)
         answer.choices = choices
 

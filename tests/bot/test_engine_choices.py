@@ -142,3 +142,16 @@ def test_choice_number(text: str, number: int | None) -> None:
 )
 def test_is_vague(text: str, vague: bool) -> None:
     assert is_vague(text) is vague
+
+
+def test_options_are_dropped_rather_than_overflow_one_message(
+    engine: AnswerEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = engine.answer(Question(text="khai sinh cho bé", user_id="d"))
+    assert len(full.choices) == 2
+    # With room for the answer and one option only, the second option is left out.
+    one_option = full.text.rsplit("\n", 1)[0]
+    monkeypatch.setattr("bot.engine.engine.GENERAL_LIMIT", len(one_option))
+    trimmed = engine.answer(Question(text="khai sinh cho bé", user_id="e"))
+    assert [c.id for c in trimmed.choices] == ["1.003583"]
+    assert len(trimmed.text) <= len(one_option)
