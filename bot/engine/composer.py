@@ -153,7 +153,10 @@ def _document_lines(record: dict[str, Any], limit: int = MAX_DOCUMENTS) -> list[
         if not room:
             continue
         if case:
-            lines.append(texts.DOCUMENTS_CASE.format(case=_cut(case, 120)))
+            # Case names come as written in the source ("* Giấy tờ phải nộp:"): the
+            # bullet and the trailing colon would double the template's own.
+            label = case.strip().lstrip("*-•+ ").rstrip(": ")
+            lines.append(texts.DOCUMENTS_CASE.format(case=_cut(label, 120)))
         for doc in room:
             shown += 1
             lines.append(f"{shown}. {_doc_line(doc, 140)}")

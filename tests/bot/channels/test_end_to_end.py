@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 
 from bot.app import Assistant, build_assistant, build_web_app
+from bot.channels.messenger import BUTTONS_INTRO
 from bot.settings import ChannelSettings, ServerSettings
 from tests.bot.channels import fake_meta as meta
 from tests.bot.channels import fake_telegram as tg
@@ -159,6 +160,9 @@ def test_one_correct_reply_per_platform_and_forgeries_refused(world: World) -> N
     # sent, so "exactly one" also proves the Telegram redelivery got no second reply.
     world.stop()
     for replies in all_replies():
+        # A long answer with many buttons may end with Messenger's button-only message
+        # ("Bạn có thể:"); the answer itself is sent once.
+        replies = [r for r in replies if r != BUTTONS_INTRO]
         assert len(replies) == 1, replies
         check_fee_answer(
             replies[0], lambda code: world.assistant.retriever.record("procedure", code)
