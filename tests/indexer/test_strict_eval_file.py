@@ -138,6 +138,20 @@ def test_split_is_the_documented_hash() -> None:
     assert vs.split_of(" abc ") == vs.split_of("abc")
 
 
+def test_the_ranker_uses_the_same_split() -> None:
+    """``tthc rank train`` may only read the train part the validator reports."""
+    from indexer.rank_training import split_of
+
+    questions = [
+        json.loads(line)["question"]
+        for path in PART_FILES
+        for line in path.read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(questions) >= 600
+    assert all(split_of(q) == vs.split_of(q) for q in questions)
+
+
 # --- the validator's checks ------------------------------------------------------------------
 
 
