@@ -244,12 +244,14 @@ def compose_procedure(
     *,
     prefer_online: bool = False,
     today: dt.date | None = None,
+    reserve: int = 0,
 ) -> str:
     """The answer about one procedure: the asked aspect, or a short overview.
 
     ``today`` (the caller's clock) decides which fee rate is in force; without it every
     dated rate is shown with its dates. Length: at most :data:`ASPECT_LIMIT` characters
-    for one aspect, :data:`GENERAL_LIMIT` for the overview (detail cut, link kept).
+    for one aspect, :data:`GENERAL_LIMIT` for the overview (detail cut, link kept), less
+    ``reserve`` characters the caller will add (a numbered line of related procedures).
     """
     head = [texts.PROCEDURE_HEADER.format(name=_cut(record["name"], 160), code=record["code"])]
     body: list[str] = []
@@ -310,7 +312,7 @@ def compose_procedure(
             body += [texts.DOCUMENTS_TITLE, *_document_lines(record, limit=5)]
     short = limit == ASPECT_LIMIT and aspect != "online"
     tail = _online_lines(record, short=short) if record.get("detail") != "summary" else []
-    return _fit(head, body, tail + _ending(record, aspect, short=short), limit)
+    return _fit(head, body, tail + _ending(record, aspect, short=short), limit - reserve)
 
 
 def compose_faq(record: dict[str, Any]) -> str:

@@ -13,8 +13,6 @@ from typing import Any
 
 from bot.engine import texts
 from bot.engine.composer import (
-    ASPECT_LIMIT,
-    GENERAL_LIMIT,
     compose_faq,
     compose_hotlines,
     compose_procedure,
@@ -60,6 +58,8 @@ class Thresholds:
 
 #: At most this many related records (same name elsewhere, variants) are offered.
 MAX_RELATED = 4
+#: Characters the numbered line of related records may take under an answer.
+RELATED_BUDGET = 420
 
 
 class AnswerEngine:
@@ -236,6 +236,7 @@ class AnswerEngine:
         # named by its number ("kế hoạch 733").
         best = self._exact_title(text, hits) or named_plan(text, hits) or hits[0]
         best = self._for_area(best, area)
+        related = self._related(best, hits)
         answer = self._about(
             text,
             best.kind,
@@ -245,8 +246,13 @@ class AnswerEngine:
             candidates=candidates,
             prefer_online=prefer_online,
             matched_field=best.field,
+            reserve=len(related[1]) + 1 if related else 0,
         )
-        self._offer_related(answer, best, hits, aspect, state)
+        if related and answer.status == "answered":
+            choices, block = related
+            state.offer(choices, aspect)
+            answer.text = f"{answer.text}\n{block}"
+            answer.choices = choices
         return answer
 
     def _for_area(self, best: Any, area: str) -> Any:
@@ -272,21 +278,21 @@ class AnswerEngine:
                     return best
         return best
 
-    def _offer_related(
-        self, answer: Answer, best: Any, hits: list[Any], aspect: Aspect | None, state: Any
-    ) -> None:
-        """Add the numbered line of what else the citizen may have meant.
+    def _related(self, best: Any, hits: list[Any]) -> tuple[list[Choice], str] | None:
+        """The numbered line of what else the citizen may have meant, and its text.
 
         The same procedure published by other levels or agencies (same name), and the
         variants of the answered base that the search also found ("… lưu động",
         "… có yếu tố nước ngoài"): the answer stays on the base, the citizen picks a
-        number for a special case.
+        number for a special case. The line takes at most :data:`RELATED_BUDGET`
+        characters (fewer options rather than more); the answer above it is composed
+        that much shorter, so the reply keeps its length limit.
         """
-        if answer.status != "answered" or best.kind != "procedure":
-            return
+        if best.kind != "procedure":
+            return None
         options: list[tuple[str, str]] = []
-        own = self._knowledge.record("procedure", best.id) or {}
-        for key in tuple(getattr(best, "same_name", ()))[:MAX_RELATED]:
+        same = tuple(getattr(best, "same_name", ()))
+        for key in same[:MAX_RELATED]:
             record = self._knowledge.record("procedure", key)
             if record is not None:
                 options.append((key, _where_label(record)))
@@ -295,30 +301,26 @@ class AnswerEngine:
                 break
             if hit.kind == "procedure" and best.id in tuple(getattr(hit, "variant_of", ())):
                 options.append((hit.id, _short(hit.title)))
-        same = getattr(best, "same_name", ())
-        head = [answer.text, ""]
+        head = [""]
         if same:
+            own = self._knowledge.record("procedure", best.id) or {}
             head.append(texts.ANSWER_IS_FOR.format(where=_where_label(own, with_name=False)))
         head.append(texts.RELATED_INTRO)
-        # The reply keeps the composer's length promise (one aspect in about 800
-        # characters, a general answer in one Zalo or Messenger message): fewer options
-        # rather than a longer reply.
-        limit = GENERAL_LIMIT if aspect is None else max(ASPECT_LIMIT, len(answer.text))
         while options:
-            lines = head + [f"{n}. {label}" for n, (_key, label) in enumerate(options, start=1)]
-            if len("\n".join(lines)) <= limit:
+            block = "\n".join(
+                head + [f"{n}. {label}" for n, (_key, label) in enumerate(options, start=1)]
+            )
+            if len(block) <= RELATED_BUDGET:
                 break
             options.pop()
         if not options:
-            return
+            return None
         list_id = uuid.uuid4().hex[:8]
         choices = [
             Choice(n, label, "procedure", key, list_id)
             for n, (key, label) in enumerate(options, start=1)
         ]
-        state.offer(choices, aspect)
-        answer.text = "\n".join(lines)
-        answer.choices = choices
+        return choices, block
 
     @staticmethod
     def _exact_title(text: str, hits: list[Any]) -> Any | None:
@@ -343,6 +345,7 @@ class AnswerEngine:
         candidates: list[Candidate],
         prefer_online: bool = False,
         matched_field: str = "",
+        reserve: int = 0,
     ) -> Answer:
         record = self._knowledge.record(kind, record_id)
         if record is None:  # the index moved on and the record was retired
@@ -358,7 +361,7 @@ class AnswerEngine:
             if aspect is None and prefer_online:
                 aspect = "online"
             body = compose_procedure(
-                record, aspect, prefer_online=prefer_online, today=self._today()
+                record, aspect, prefer_online=prefer_online, today=self._today(), reserve=reserve
             )
             url = record.get("portal_url") or None
             title = record["name"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.engine import texts
+from bot.engine.composer import GENERAL_LIMIT, compose_procedure
 from bot.engine.conversation import InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
 from bot.engine.intents import choice_number, is_vague
@@ -144,14 +145,26 @@ def test_is_vague(text: str, vague: bool) -> None:
     assert is_vague(text) is vague
 
 
-def test_options_are_dropped_rather_than_overflow_one_message(
+def test_related_line_fits_its_budget_and_the_answer_its_limit(
     engine: AnswerEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     full = engine.answer(Question(text="khai sinh cho bé", user_id="d"))
-    assert len(full.choices) == 2
-    # With room for the answer and one option only, the second option is left out.
-    one_option = full.text.rsplit("\n", 1)[0]
-    monkeypatch.setattr("bot.engine.engine.GENERAL_LIMIT", len(one_option))
+    assert len(full.choices) == 2 and len(full.text) <= GENERAL_LIMIT
+    # With room for one option only, the second one is left out.
+    block = full.text[full.text.index("\n\n" + texts.RELATED_INTRO) :]
+    monkeypatch.setattr("bot.engine.engine.RELATED_BUDGET", len(block.rsplit("\n", 1)[0]))
     trimmed = engine.answer(Question(text="khai sinh cho bé", user_id="e"))
     assert [c.id for c in trimmed.choices] == ["1.003583"]
-    assert len(trimmed.text) <= len(one_option)
+
+
+def test_the_answer_is_composed_shorter_to_make_room() -> None:
+    record = {
+        "code": "1.001193",
+        "name": "Thủ tục đăng ký khai sinh",
+        "levels": ["Cấp xã"],
+        "implementing_agencies": "Ủy ban nhân dân cấp xã",
+        "documents": [{"name": f"Giấy tờ số {i} " + "rất dài " * 20} for i in range(30)],
+    }
+    plain = compose_procedure(record, None)
+    shorter = compose_procedure(record, None, reserve=400)
+    assert len(plain) <= GENERAL_LIMIT and len(shorter) <= GENERAL_LIMIT - 400
