@@ -15,7 +15,9 @@ from starlette.routing import Route
 
 from bot.analytics import SqlFeedbackSink, SqlQuestionLog
 from bot.channels.base import ChannelAdapter, InboundEvent
-from bot.channels.dispatch import Dispatcher, SqlEventClaims, TaskRunner
+from bot.channels.dispatch import Dispatcher
+from bot.channels.inbox import SqlInbox
+from bot.channels.jobs import JobQueue
 from bot.channels.messenger import MessengerAdapter
 from bot.channels.routes import webhook_routes
 from bot.channels.subscriptions import SqlSubscriptions
@@ -26,7 +28,7 @@ from bot.channels.zalo_oa import ZaloOAAdapter
 from bot.engine.conversation import InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
 from bot.ratelimit import RateLimiter
-from bot.settings import BotSettings, ChannelSettings, ServerSettings
+from bot.settings import BotSettings, ChannelSettings, DeliverySettings, ServerSettings
 from bot.web import create_app
 from indexer.components import make_retriever
 from indexer.retriever import HybridRetriever
@@ -71,18 +73,28 @@ class Channels:
 
     adapters: list[ChannelAdapter]
     dispatcher: Dispatcher
-    tasks: TaskRunner
+    queue: JobQueue
     routes: list[Route]
+    startup: list[Callable[[], Any]]
     shutdown: list[Callable[[], Any]]
 
 
 def build_channels(
-    assistant: Assistant, settings: ServerSettings, channels: ChannelSettings
+    assistant: Assistant,
+    settings: ServerSettings,
+    channels: ChannelSettings,
+    delivery: DeliverySettings | None = None,
+    *,
+    run_worker: bool | None = None,
 ) -> Channels:
-    """The configured channels, their webhook routes and their shutdown hooks.
+    """The configured channels, their webhook routes, the reply job queue and the hooks
+    to run at start-up and shutdown.
 
     A channel whose credentials are missing is simply not built (its route is a 404).
+    ``run_worker`` (default: ``TTHC_WORKER_IN_PROCESS``, always on SQLite) starts the
+    reply worker inside this process.
     """
+    delivery = delivery or DeliverySettings()
     # Telegram and Zalo Bot URLs contain the bot token; httpx logs URLs at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     factory = make_session_factory(assistant.database)
@@ -93,6 +105,7 @@ def build_channels(
             TelegramAdapter(
                 token=telegram[0],
                 webhook_secret=telegram[1],
+                username=channels.telegram_bot_username,
                 api_base_url=channels.telegram_api_base_url,
             )
         )
@@ -136,20 +149,45 @@ def build_channels(
                 feedback.record, channel=event.channel, answer_id=answer_id, value=value, cited=""
             )
 
-    tasks = TaskRunner()
+    inbox = SqlInbox(factory=factory)
+    queue = JobQueue.for_database(
+        assistant.database.url.render_as_string(hide_password=False),
+        inbox=inbox,
+        max_attempts=delivery.reply_max_attempts,
+        backoff_base=delivery.reply_backoff_base_seconds,
+        backoff_cap=delivery.reply_backoff_cap_seconds,
+        lease_seconds=delivery.inbox_lease_seconds,
+        stalled_seconds=delivery.stalled_worker_seconds,
+        concurrency=delivery.worker_concurrency,
+        recover_cron=delivery.recover_cron,
+    )
     dispatcher = Dispatcher(
         engine=assistant.engine,
-        claims=SqlEventClaims(factory=factory),
-        tasks=tasks,
+        inbox=inbox,
+        queue=queue,
+        adapters=adapters,
         limiter=RateLimiter(limit=settings.rate_limit_per_minute, window=60.0),
         on_feedback=on_feedback,
         subscriptions=SqlSubscriptions(factory=factory),
+        ack_timeout=delivery.ack_timeout_seconds,
+        engine_threads=delivery.engine_threads or None,
     )
-    routes = [route for adapter in adapters for route in webhook_routes(adapter, dispatcher)]
-    hooks: list[Callable[[], Any]] = [tasks.drain]
+    queue.bind(dispatcher.process)
+    routes = [
+        route
+        for adapter in adapters
+        for route in webhook_routes(adapter, dispatcher, max_body_bytes=settings.max_body_bytes)
+    ]
+    worker = delivery.worker_in_process if run_worker is None else run_worker
+    startup: list[Callable[[], Any]] = [queue.open]
+    if worker or not queue.durable:
+        startup.append(queue.start_worker)
+    # Groups: the bot's @username (from getMe unless configured) to see it mentioned.
+    startup += [a.learn_username for a in adapters if isinstance(a, TelegramAdapter)]
+    hooks: list[Callable[[], Any]] = [queue.close]
     hooks += [a.stop for a in adapters if isinstance(a, TelegramAdapter)]
-    hooks.append(client.aclose)
-    return Channels(adapters, dispatcher, tasks, routes, hooks)
+    hooks += [client.aclose, dispatcher.close]
+    return Channels(adapters, dispatcher, queue, routes, startup, hooks)
 
 
 def build_web_app(
@@ -160,8 +198,16 @@ def build_web_app(
     """The ASGI app over an assistant: web chat, channel webhooks, health and readiness."""
 
     def ready() -> dict[str, object] | None:
-        manifest = assistant.retriever.manifest
+        # Ready while some intact generation serves, also a fallback: taking every
+        # replica out of rotation because a new build is damaged would help no one.
+        serving = assistant.retriever.serving()
+        manifest = serving.manifest
         return {
+            "generation": serving.generation,
+            "current": serving.current,
+            "fallback": serving.fallback,
+            "verified": serving.verified,
+            "refused": serving.refused,
             "model_id": manifest.model_id,
             "created_at": manifest.created_at,
             "knowledge_revision": manifest.knowledge_revision,
@@ -174,5 +220,7 @@ def build_web_app(
         ready=ready,
         limiter=RateLimiter(limit=settings.rate_limit_per_minute, window=60.0),
         extra_routes=built.routes,
+        on_startup=built.startup,
+        max_body_bytes=settings.max_body_bytes,
         on_shutdown=built.shutdown,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 
 import click
@@ -128,6 +129,50 @@ def serve(host: str | None, port: int | None) -> None:
         assistant.close()
 
 
+@main.command()
+def worker() -> None:
+    """Run reply jobs for the web processes (PostgreSQL only), until SIGTERM or Ctrl-C.
+
+    Web processes store each verified event and answer the platform at once; workers
+    ask the engine and send the replies. Run as many as the load needs; set
+    TTHC_WORKER_IN_PROCESS=false on the web processes when workers do the job.
+
+    \b
+    Example:
+      TTHC_DATABASE_URL=postgresql+psycopg://tthc@db/tthc tthc worker
+    """
+    assistant = _assistant()
+    channels = build_channels(assistant, ServerSettings(), ChannelSettings(), run_worker=True)
+    if not channels.queue.durable:
+        assistant.close()
+        click.echo(
+            "Tiến trình worker cần PostgreSQL (TTHC_DATABASE_URL); với SQLite, "
+            "tthc serve tự chạy các việc trả lời.",
+            err=True,
+        )
+        sys.exit(2)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        try:
+            for hook in channels.startup:
+                result = hook()
+                if asyncio.iscoroutine(result):
+                    await result
+            click.echo("Worker đang chạy (Ctrl-C để dừng).", err=True)
+            await stopping.wait()
+        finally:
+            await _shutdown(channels)
+
+    try:
+        asyncio.run(run())
+    finally:
+        assistant.close()
+
+
 @main.group()
 def telegram() -> None:
     """Telegram: register the webhook, or poll for updates on a machine without HTTPS."""
@@ -183,6 +228,7 @@ def poll(once: bool, timeout: int) -> None:
 
     async def run() -> None:
         try:
+            await channels.queue.open()
             await adapter.start()
             bot = adapter.application.bot
             await bot.delete_webhook()
@@ -190,10 +236,10 @@ def poll(once: bool, timeout: int) -> None:
             while True:
                 updates = await bot.get_updates(offset=offset, timeout=timeout)
                 for update in updates:
-                    offset = update.update_id + 1
                     raw = json.dumps(update.to_dict(), ensure_ascii=False).encode()
-                    channels.dispatcher.accept(adapter, adapter.parse(raw))
-                await channels.tasks.drain(timeout=60)
+                    await channels.dispatcher.accept(adapter, adapter.parse(raw))
+                    offset = update.update_id + 1  # stored: Telegram may forget it
+                await channels.queue.drain(timeout=60)
                 if once:
                     return
         finally:

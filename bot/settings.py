@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.request_body import DEFAULT_MAX_BODY_BYTES
 
 
 class BotSettings(BaseSettings):
@@ -24,6 +26,39 @@ class ServerSettings(BaseSettings):
     port: int = 8000
     #: Messages one user may send per minute before getting the polite "slow down".
     rate_limit_per_minute: int = 12
+    #: Largest request body read (webhooks, /api/chat, /api/feedback); larger gets 413.
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
+
+
+class DeliverySettings(BaseSettings):
+    """How replies are queued, retried and resumed (``TTHC_`` prefix).
+
+    The defaults suit production; the reliability tests shorten them.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+
+    #: Run reply jobs inside ``tthc serve`` (always so on SQLite); false when separate
+    #: ``tthc worker`` processes do it.
+    worker_in_process: bool = True
+    #: Reply jobs one process runs at once (they mostly wait on the platforms).
+    worker_concurrency: int = 8
+    #: Threads that run the answer engine (0 = one per core).
+    engine_threads: int = 0
+    #: Seconds a webhook waits for the database before answering 503 (the platform
+    #: redelivers); kept under Zalo's ~2 s.
+    ack_timeout_seconds: float = 0.9
+    #: Tries of one reply job before its event is marked failed.
+    reply_max_attempts: int = 25
+    #: Backoff after a 5xx or a network error: first wait and cap, in seconds.
+    reply_backoff_base_seconds: float = 1.0
+    reply_backoff_cap_seconds: float = 300.0
+    #: An event not final and untouched this long is queued again (its worker died).
+    inbox_lease_seconds: float = 60.0
+    #: A worker silent this long is considered dead and its jobs are retried.
+    stalled_worker_seconds: float = 30.0
+    #: How often the recovery job runs (cron with seconds).
+    recover_cron: str = "*/15 * * * * *"
 
 
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token", "todo", "secret", "placeholder"}
@@ -51,6 +86,8 @@ class ChannelSettings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    #: The bot's @username (without "@"), to see it mentioned in groups; empty: ask getMe.
+    telegram_bot_username: str = ""
 
     zalo_oa_app_id: str = ""
     zalo_oa_secret_key: SecretStr | None = None

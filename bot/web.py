@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections import OrderedDict
@@ -21,12 +20,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from bot import bounded_json
+from bot.bounded_json import JSONRejected
 from bot.engine import texts
+from bot.engine.intake import MAX_QUESTION_CHARS, too_long
 from bot.engine.model import Answerer, Question
+from bot.openapi import openapi_document
 from bot.ratelimit import RateLimiter
+from bot.request_body import DEFAULT_MAX_BODY_BYTES, BodyTooLarge, read_body
 
 logger = logging.getLogger(__name__)
-MAX_MESSAGE = 2000
+#: Longest chat message (the engine's question cap; longer gets 413 and ``TOO_LONG``).
+MAX_MESSAGE = MAX_QUESTION_CHARS
 
 
 class FeedbackSink(Protocol):
@@ -43,6 +48,21 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _too_long(error: str) -> JSONResponse:
+    # The chat shows ``text`` (why, and what to do) instead of an empty bubble.
+    return JSONResponse(
+        {
+            "error": error,
+            "status": "too_long",
+            "text": texts.TOO_LONG,
+            "choices": [],
+            "online_service": None,
+            "citations": [],
+        },
+        status_code=413,
+    )
+
+
 def create_app(
     *,
     engine: Answerer,
@@ -50,9 +70,15 @@ def create_app(
     ready: Callable[[], dict[str, Any] | None],
     limiter: RateLimiter | None = None,
     extra_routes: list[Route] | None = None,
+    on_startup: list[Callable[[], Any]] | None = None,
     on_shutdown: list[Callable[[], Any]] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
-    """Build the ASGI app around an engine (composition happens in ``bot.app``)."""
+    """Build the ASGI app around an engine (composition happens in ``bot.app``).
+
+    Request bodies of ``/api/*`` are read up to ``max_body_bytes`` (413 past it) and
+    parsed with bounded JSON (400 for deep nesting or huge numbers).
+    """
     page, widget = _asset("index.html"), _asset("widget.js")
     limiter = limiter or RateLimiter()
     cited_by_answer: OrderedDict[str, str] = OrderedDict()
@@ -62,6 +88,9 @@ def create_app(
 
     async def widget_js(_: Request) -> Response:
         return Response(widget, media_type="application/javascript; charset=utf-8")
+
+    async def openapi_json(_: Request) -> Response:
+        return JSONResponse(openapi_document(max_body_bytes=max_body_bytes))
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -78,9 +107,11 @@ def create_app(
 
     async def chat(request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _bad("invalid JSON")
+            body = bounded_json.loads(await read_body(request, max_body_bytes))
+        except BodyTooLarge as exc:
+            return _too_long(str(exc))
+        except JSONRejected as exc:
+            return _bad(str(exc))
         if not isinstance(body, dict) or not isinstance(body.get("message"), str):
             return _bad("'message' (string) is required")
         message = body["message"].strip()
@@ -88,19 +119,8 @@ def create_app(
         session = str(body.get("session_id") or "")[:64] or client
         if not message:
             return _bad("'message' is empty")
-        if len(message) > MAX_MESSAGE:
-            # The chat shows ``text`` (why, and what to do) instead of an empty bubble.
-            return JSONResponse(
-                {
-                    "error": f"'message' is longer than {MAX_MESSAGE} characters",
-                    "status": "too_long",
-                    "text": texts.TOO_LONG,
-                    "choices": [],
-                    "online_service": None,
-                    "citations": [],
-                },
-                status_code=413,
-            )
+        if too_long(message):
+            return _too_long(f"'message' is longer than {MAX_MESSAGE} characters")
         if not limiter.allow(f"web:{session}"):
             return JSONResponse(
                 {
@@ -150,9 +170,11 @@ def create_app(
 
     async def feedback_endpoint(request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _bad("invalid JSON")
+            body = bounded_json.loads(await read_body(request, max_body_bytes))
+        except BodyTooLarge as exc:
+            return _bad(str(exc), 413)
+        except JSONRejected as exc:
+            return _bad(str(exc))
         if not isinstance(body, dict) or body.get("value") not in ("up", "down"):
             return _bad("'value' must be 'up' or 'down'")
         answer_id = str(body.get("answer_id") or "")
@@ -169,8 +191,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for hook in on_startup or []:  # open the job queue, start the reply worker
+            result = hook()
+            if asyncio.iscoroutine(result):
+                await result
         yield
-        for hook in on_shutdown or []:  # drain background replies, close HTTP clients
+        for hook in on_shutdown or []:  # stop the reply worker, close HTTP clients
             result = hook()
             if asyncio.iscoroutine(result):
                 await result
@@ -185,6 +211,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/api/chat", chat, methods=["POST"]),
             Route("/api/feedback", feedback_endpoint, methods=["POST"]),
+            Route("/openapi.json", openapi_json),
         ],
     )
 

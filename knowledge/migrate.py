@@ -11,6 +11,12 @@ from sqlalchemy import Engine
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate compares our tables only: the job queue (procrastinate) owns its
+    ``procrastinate_*`` tables, created by migration 0008 from its own schema script."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config pointing at the packaged migration scripts."""
     cfg = Config()

@@ -288,14 +288,39 @@ class AnswerFeedback(Base):
     cited: Mapped[str] = mapped_column(String(255), default="")
 
 
-class ProcessedEvent(Base):
-    """Sự kiện đã xử lý: a platform event id claimed once, so a redelivery gets no reply."""
+class InboxEvent(Base):
+    """Tin nhắn đến: one verified platform event, stored before the webhook answers 200.
 
-    __tablename__ = "processed_events"
+    The unique ``key`` (channel:account:platform event id) is the claim: a redelivery
+    finds the row and is not answered again. The row then carries the reply through
+    its life: ``status`` received → replying (``reply`` holds the rendered parts) →
+    answered | failed; ``parts_sent`` counts the parts the platform accepted and
+    ``in_flight`` marks the part being sent, so a crash resumes at the first unsent
+    part and never re-sends one whose outcome is unknown. ``event`` is the normalised
+    event as JSON with personal numbers masked.
+    """
+
+    __tablename__ = "inbox_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_key: Mapped[str] = mapped_column(String(255))
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    reply: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)
+    in_flight: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    uncertain_parts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+    answered_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 class ChannelToken(Base):

@@ -6,17 +6,16 @@ any of them.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
+
+import httpx
 
 from bot.engine.model import Answer
 
 EventKind = Literal["text", "button", "comment", "follow", "unsupported"]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,28 @@ class PlatformRateLimited(ChannelError):
 
 class PlatformUnavailable(ChannelError):
     """A network error or a 5xx: worth retrying with backoff."""
+
+
+class DeliveryUncertain(PlatformUnavailable):
+    """The request left, but its answer was lost (read timeout, dropped connection).
+
+    The platform may have delivered the message: it is not sent again (see
+    ``bot.channels.dispatch`` for the decision).
+    """
+
+
+#: Transport failures after the request was written: the platform may have acted on it.
+_AFTER_SENDING = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+def transport_failure(exc: Exception, what: str) -> PlatformUnavailable:
+    """Our exception for an httpx transport error: uncertain once the request has left.
+
+    Only the exception's class name goes into the message: URLs can hold tokens.
+    """
+    if isinstance(exc, _AFTER_SENDING):
+        return DeliveryUncertain(f"{what}: no answer ({type(exc).__name__})")
+    return PlatformUnavailable(f"{what} unreachable ({type(exc).__name__})")
 
 
 class PlatformRejected(ChannelError):
@@ -167,29 +188,3 @@ def buttons_as_text(message: OutboundMessage) -> str:
         if button.kind == "url" and button.value not in message.text:
             lines.append(f"{button.title}: {button.value}")
     return "\n".join(lines)
-
-
-async def with_retries(
-    call: Callable[[], Awaitable[T]],
-    *,
-    attempts: int = 4,
-    base_delay: float = 0.2,
-    max_delay: float = 10.0,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> T:
-    """Retry on 429 (waiting what the platform asked) and on network errors/5xx.
-
-    Exponential backoff with full jitter; a rejection (4xx) is raised at once.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            return await call()
-        except PlatformRateLimited as exc:
-            if attempt == attempts:
-                raise
-            await sleep(min(max_delay, exc.retry_after))
-        except PlatformUnavailable:
-            if attempt == attempts:
-                raise
-            await sleep(random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1))))
-    raise AssertionError("unreachable")

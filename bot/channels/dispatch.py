@@ -1,62 +1,57 @@
-"""Webhook handling shared by every channel: verify, parse, claim, ack; answer later.
+"""Webhook handling shared by every channel: verify, parse, store, ack; answer in a job.
 
-A webhook request only verifies the signature, parses, claims each event id once and
-schedules the work; it returns 200 at once (Zalo retries after ~2 s). The scheduled
-task asks the engine (in a thread), renders for the platform and sends with retries.
+A webhook request verifies the signature, parses, stores each new event in the inbox
+(the unique key is the claim; a redelivery is skipped) and queues its reply job; it
+answers 200 only once the events are committed (Zalo retries after ~2 s). The job asks
+the engine (in a thread pool sized to the cores), stores the rendered parts once and
+sends them one by one, recording each part the platform accepted, so a retry or a
+crash resumes at the first unsent part and nothing is sent twice.
+
+Ambiguous outcomes (decision, per platform): none of Telegram, Zalo OA, Zalo Bot or
+Messenger's Send API takes an idempotency key. A request that surely did not reach
+the platform (connection refused, connect timeout, a 5xx or a 429 answer) is retried;
+one whose answer was lost (read timeout, connection dropped after sending) is counted
+as delivered and not sent again, and so is a part a crash left "in flight": a
+duplicate in the citizen's chat is worse than a lost part of a long answer, which
+always ends with the link to the full procedure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import (
     ChannelAdapter,
     ChannelError,
+    DeliveryUncertain,
     InboundEvent,
     OutboundMessage,
+    PlatformRateLimited,
+    PlatformUnavailable,
+    TokenExpired,
     answer_to_message,
-    with_retries,
 )
+from bot.channels.inbox import ANSWERED, FAILED, Inbox, InboxRow
 from bot.engine import texts
 from bot.engine.model import Answerer, Question
 from bot.ratelimit import RateLimiter
-from knowledge.db import transaction
-from knowledge.models import ProcessedEvent
 
 logger = logging.getLogger(__name__)
 
 
-class EventClaims(Protocol):
-    """Claims an event id once across all processes."""
-
-    def claim(self, key: str) -> bool: ...
-
-    def release(self, key: str) -> None: ...
+class StorageUnavailable(Exception):
+    """The inbox could not take the events in time: the webhook answers 503."""
 
 
-class SqlEventClaims:
-    """A unique row per event id in the database shared by every bot process."""
+class ReplyQueue(Protocol):
+    """Queues the reply job of one inbox row (see ``bot.channels.jobs.JobQueue``)."""
 
-    def __init__(self, *, factory: sessionmaker[Session]) -> None:
-        self._factory = factory
-
-    def claim(self, key: str) -> bool:
-        try:
-            with transaction(self._factory) as session:
-                session.add(ProcessedEvent(key=key[:255]))
-        except IntegrityError:
-            return False
-        return True
-
-    def release(self, key: str) -> None:
-        with transaction(self._factory) as session:
-            session.query(ProcessedEvent).filter(ProcessedEvent.key == key[:255]).delete()
+    async def defer(self, inbox_id: int, chat: str) -> None: ...
 
 
 class Subscriptions(Protocol):
@@ -67,81 +62,128 @@ class Subscriptions(Protocol):
     def remove(self, channel: str, user_id: str) -> bool: ...
 
 
-class TaskRunner:
-    """Background tasks whose references are kept, and drained on shutdown."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for the tasks still running (called at shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
-
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
-
-
 class Dispatcher:
-    """Runs the engine for inbound events and sends the rendered replies."""
+    """Stores inbound events, then answers them as jobs and sends the rendered replies."""
 
     def __init__(
         self,
         *,
         engine: Answerer,
-        claims: EventClaims,
-        tasks: TaskRunner,
+        inbox: Inbox,
+        queue: ReplyQueue,
+        adapters: Iterable[ChannelAdapter],
         limiter: RateLimiter,
         on_feedback: Callable[[InboundEvent, str, str], Awaitable[None]] | None = None,
         subscriptions: Subscriptions | None = None,
+        ack_timeout: float = 0.9,
+        engine_threads: int | None = None,
     ) -> None:
         self._engine = engine
-        self._claims = claims
-        self._tasks = tasks
+        self._inbox = inbox
+        self._queue = queue
+        self._adapters = {adapter.name: adapter for adapter in adapters}
         self._limiter = limiter
         self._on_feedback = on_feedback
         self._subscriptions = subscriptions
+        self._ack_timeout = ack_timeout
+        self._pool = ThreadPoolExecutor(
+            max_workers=engine_threads or os.cpu_count() or 2, thread_name_prefix="engine"
+        )
 
-    def accept(self, adapter: ChannelAdapter, events: list[InboundEvent]) -> int:
-        """Claim and schedule events; returns how many were new."""
-        accepted = 0
-        for event in events:
-            key = f"{event.channel}:{event.account_id}:{event.event_key}"
-            if not self._claims.claim(key):
-                continue  # a redelivery: it was (or is being) answered already
-            accepted += 1
-            self._tasks.spawn(self._process(adapter, event, key))
-        return accepted
+    async def accept(self, adapter: ChannelAdapter, events: list[InboundEvent]) -> int:
+        """Store the new events and queue their replies; returns how many were new.
 
-    async def _process(self, adapter: ChannelAdapter, event: InboundEvent, key: str) -> None:
-        sent = False
+        Raises :class:`StorageUnavailable` when the database does not take them within
+        ``ack_timeout`` seconds (locked or down): nothing was acknowledged, so the
+        platform's redelivery brings them back.
+        """
+        if not events:
+            return 0
+        self._adapters.setdefault(adapter.name, adapter)
         try:
-            message = await self._reply_for(event)
-            if message is None:
-                return
-            parts = adapter.render(message)
-            await with_retries(lambda: adapter.send(event, parts))
-            sent = True
-        except ChannelError:
-            logger.exception("sending on %s failed", event.channel)
-        except Exception:
-            logger.exception("answering on %s failed", event.channel)
+            new = await asyncio.wait_for(
+                asyncio.to_thread(self._inbox.store, events), timeout=self._ack_timeout
+            )
+        except TimeoutError as exc:
+            # The insert may still commit later; the redelivery then finds the row, and
+            # the recovery job queues its reply.
+            raise StorageUnavailable("the inbox did not answer in time") from exc
+        except Exception as exc:
+            logger.warning("storing %s events failed: %s", adapter.name, type(exc).__name__)
+            raise StorageUnavailable(type(exc).__name__) from exc
+        for inbox_id, chat in new:
             try:
-                await with_retries(
-                    lambda: adapter.send(event, adapter.render(OutboundMessage(texts.APOLOGY)))
-                )
-                sent = True
-            except Exception:
-                logger.exception("even the apology could not be sent on %s", event.channel)
-        finally:
-            if not sent:
-                self._claims.release(key)  # nothing went out: let the platform retry
+                await self._queue.defer(inbox_id, chat)
+            except Exception:  # stored is acknowledged: the recovery job queues it
+                logger.warning("queueing the reply of inbox row %s failed", inbox_id)
+        return len(new)
+
+    async def process(self, inbox_id: int, last_attempt: bool = False) -> None:
+        """The reply job of one inbox row; safe to run again at any point.
+
+        Raises a retryable ``ChannelError`` (or a database error) for the job queue to
+        retry; on ``last_attempt`` the row is marked failed instead.
+        """
+        row = await asyncio.to_thread(self._inbox.load, inbox_id)
+        if row is None or row.status in (ANSWERED, FAILED):
+            return
+        adapter = self._adapters.get(row.event.channel)
+        if adapter is None:
+            logger.error("no adapter for channel %s (inbox row %s)", row.event.channel, inbox_id)
+            await asyncio.to_thread(self._inbox.finish, inbox_id, FAILED, "channel not configured")
+            return
+        parts = row.reply
+        if parts is None:
+            message = await self._message_for(row.event)
+            if message is None:
+                await asyncio.to_thread(self._inbox.finish, inbox_id, ANSWERED)
+                return
+            rendered = adapter.render(message)
+            parts = await asyncio.to_thread(self._inbox.save_reply, inbox_id, rendered)
+        try:
+            await self._deliver(adapter, row, parts)
+        except (PlatformRateLimited, PlatformUnavailable, TokenExpired) as exc:
+            if last_attempt:
+                logger.error("giving up on inbox row %s: %s", inbox_id, type(exc).__name__)
+                await asyncio.to_thread(self._inbox.finish, inbox_id, FAILED, str(exc))
+                return
+            raise
+        except ChannelError as exc:  # refused (blocked bot, deleted chat): no retry helps
+            logger.warning("%s refused the reply of row %s: %s", adapter.name, inbox_id, exc)
+            await asyncio.to_thread(self._inbox.finish, inbox_id, FAILED, str(exc))
+            return
+        await asyncio.to_thread(self._inbox.finish, inbox_id, ANSWERED)
+
+    async def _deliver(
+        self, adapter: ChannelAdapter, row: InboxRow, parts: list[dict[str, Any]]
+    ) -> None:
+        steps = _delivery_steps(row.event, parts)
+        for index in range(row.parts_sent, len(steps)):
+            if index == row.in_flight:
+                # A previous run started this part and died before learning its fate.
+                logger.warning("part %d of inbox row %s may have been sent; not resent",
+                               index, row.id)
+                await asyncio.to_thread(self._inbox.mark_sent, row.id, index, uncertain=True)
+                continue
+            await asyncio.to_thread(self._inbox.mark_in_flight, row.id, index)
+            try:
+                await adapter.send(row.event, steps[index])
+            except DeliveryUncertain:
+                logger.warning("%s: no answer for part %d of row %s; counted as sent",
+                               adapter.name, index, row.id)
+                await asyncio.to_thread(self._inbox.mark_sent, row.id, index, uncertain=True)
+                continue
+            except ChannelError as exc:
+                await asyncio.to_thread(self._inbox.release, row.id, str(exc))
+                raise
+            await asyncio.to_thread(self._inbox.mark_sent, row.id, index)
+
+    async def _message_for(self, event: InboundEvent) -> OutboundMessage | None:
+        try:
+            return await self._reply_for(event)
+        except Exception:  # the citizen gets the apology; the log gets the traceback
+            logger.exception("answering on %s failed", event.channel)
+            return OutboundMessage(texts.APOLOGY)
 
     async def _reply_for(self, event: InboundEvent) -> OutboundMessage | None:
         if event.payload.startswith("fb:"):
@@ -166,11 +208,22 @@ class Dispatcher:
         picked = parse_choice_payload(event.payload)
         if picked is not None:
             text = str(picked[1])
-        answer = await asyncio.to_thread(
-            self._engine.answer,
-            Question(text=text, channel=event.channel, user_id=event.user_id, choice=picked),
-        )
+        question = Question(text=text, channel=event.channel, user_id=event.user_id, choice=picked)
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(self._pool, self._engine.answer, question)
         return answer_to_message(answer, feedback_id=event.event_key[:20])
+
+    def close(self) -> None:
+        """Release the engine's threads (at shutdown)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _delivery_steps(event: InboundEvent, parts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """What is sent in one request: each part alone, but a comment's reply at once
+    (a private reply to a comment is one-shot: all its parts go in that one message)."""
+    if event.kind == "comment":
+        return [parts] if parts else []
+    return [[part] for part in parts]
 
 
 def parse_choice_payload(payload: str) -> tuple[str, int] | None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from bot import bounded_json
 from bot.channels.base import (
     Button,
     EventKind,
@@ -33,6 +34,7 @@ from bot.channels.base import (
     PlatformUnavailable,
     TokenExpired,
     split_text,
+    transport_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ class MessengerAdapter:
 
     def parse(self, raw: bytes) -> list[InboundEvent]:
         """Every messaging item and every new comment of every entry, in order."""
-        body = _obj(json.loads(raw), "body")
+        body = _obj(bounded_json.loads(raw), "body")
         if body.get("object") != "page":
             raise ValueError("not a page webhook")
         entries = body.get("entry", [])
@@ -306,7 +308,7 @@ class MessengerAdapter:
             )
         except httpx.RequestError as exc:
             # The exception text never carries the URL, which holds the access token.
-            raise PlatformUnavailable(f"Graph API unreachable: {type(exc).__name__}") from exc
+            raise transport_failure(exc, "Graph API") from exc
         return _check(response)
 
     def _remember(self, step: str, value: str) -> None:

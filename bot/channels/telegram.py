@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import html
-import json
 import logging
 import re
 import warnings
@@ -22,7 +21,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -38,6 +37,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot import bounded_json
 from bot.channels.base import (
     Button,
     ChannelError,
@@ -48,8 +48,10 @@ from bot.channels.base import (
     PlatformRejected,
     PlatformUnavailable,
     split_text,
+    transport_failure,
     utf16_len,
 )
+from bot.channels.telegram_addressing import COMMAND, addressed_text
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +68,6 @@ SENT_KEY = "sent_message_id"
 
 # Telegram only accepts secret tokens of this shape (setWebhook docs).
 _SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# "/cmd", "/cmd@SomeBot", "/cmd args": a bot command at the start of a message.
-_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.DOTALL)
 # Commands the engine understands, under the name it expects. /help greets like /start.
 _COMMANDS = {
     "start": "/start",
@@ -103,12 +103,15 @@ class TelegramAdapter:
         api_base_url: str = DEFAULT_API_BASE_URL,
         transport: httpx.AsyncBaseTransport | None = None,
         rate_limit: bool = True,
+        username: str = "",
     ) -> None:
         """Build the PTB ``Application`` (no network yet).
 
         ``api_base_url`` is PTB's ``base_url``: the token and the method name are appended
         to it. ``transport`` replaces httpx's network transport (tests). ``rate_limit``
         adds PTB's ``AIORateLimiter`` so bursts stay under Telegram's flood limits.
+        ``username`` (the bot's @name, "@" optional) lets group messages that mention it
+        be answered; without it the name ``getMe`` returned is used once started.
         """
         bot_id, colon, _ = token.partition(":")
         if not (colon and bot_id.isdigit()):
@@ -119,6 +122,7 @@ class TelegramAdapter:
         # httpx logs every request URL at INFO, and Telegram URLs contain the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self._bot_id = bot_id
+        self._username = username.strip().lstrip("@")
         self._secret = webhook_secret
         self._started = False
         self._lifecycle = asyncio.Lock()
@@ -146,6 +150,27 @@ class TelegramAdapter:
     def account_id(self) -> str:
         """The bot's numeric id, taken from the token (no ``getMe`` needed)."""
         return self._bot_id
+
+    @property
+    def username(self) -> str:
+        """The bot's @username without "@": the setting, else ``getMe``'s once started."""
+        if self._username or not self._started:
+            return self._username
+        return self._app.bot.username or ""
+
+    async def learn_username(self) -> None:
+        """At start-up, when no username is configured: one ``getMe`` (PTB's initialize)
+        so that mentions in groups are recognised; a failure only costs mentions."""
+        if self._username:
+            return
+        try:
+            await self.start()
+        except ChannelError as exc:
+            logger.warning(
+                "Telegram getMe failed (%s): @mentions in groups are not recognised until "
+                "the first reply succeeds; set TELEGRAM_BOT_USERNAME to avoid this",
+                type(exc).__name__,
+            )
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -197,23 +222,25 @@ class TelegramAdapter:
     def parse(self, raw: bytes) -> list[InboundEvent]:
         """One update → at most one event; kinds we do not answer give none.
 
-        Raises ``ValueError`` for anything that is not a Telegram update.
+        Raises ``ValueError`` (``JSONRejected``) only when the body is not acceptable
+        JSON. A signed body that is JSON but not a usable update (no ``chat``, wrong
+        types, ...) gives no event: Telegram redelivers anything but a 2xx for ever.
+        In groups only what is addressed to the bot gives an event (see
+        :mod:`bot.channels.telegram_addressing`).
         """
+        data = bounded_json.loads(raw)
         try:
-            data = json.loads(raw)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
-            raise ValueError("webhook body is not JSON") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            raise ValueError("webhook body is not a Telegram update")
-        try:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not a Telegram update")
             update = Update.de_json(data, self._app.bot)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError("malformed Telegram update") from exc
-        if update.callback_query is not None:
-            return [self._button_event(update, data)]
-        if update.message is not None:
-            event = self._message_event(update, update.message, data)
-            return [event] if event is not None else []
+            if update.callback_query is not None:
+                return [self._button_event(update, data)]
+            if update.message is not None:
+                event = self._message_event(update, update.message, data)
+                return [event] if event is not None else []
+        except Exception as exc:
+            # Type only: PTB's messages can quote the update, i.e. the citizen's text.
+            logger.warning("Telegram update of unexpected shape ignored (%s)", type(exc).__name__)
         return []  # edited messages, polls, ...: not subscribed to, nothing to answer
 
     def _button_event(self, update: Update, data: Mapping[str, Any]) -> InboundEvent:
@@ -240,11 +267,21 @@ class TelegramAdapter:
         kind: EventKind
         if message.text is not None:
             kind = "text"
-            text = _normalise_command(message.text)
+            text = message.text
         elif message.effective_attachment is not None:
             kind, text = "unsupported", ""  # sticker, photo, voice, document, ...
         else:
             return None  # service messages (joins, pins, ...) must not get replies
+        if message.chat.type != Chat.PRIVATE:
+            # In a group only what is addressed to us is answered ("ok", "haha" are not).
+            addressed = addressed_text(
+                message, bot_id=int(self._bot_id), username=self.username, commands=_COMMANDS
+            )
+            if addressed is None:
+                return None
+            text = addressed if kind == "text" else ""
+        if kind == "text":
+            text = _normalise_command(text)
         sender = message.from_user
         return InboundEvent(
             channel=self.name,
@@ -348,13 +385,13 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _normalise_command(text: str) -> str:
     """Known commands under the engine's name ("/help@Bot" → "/start"); text otherwise."""
-    match = _COMMAND.fullmatch(text.strip())
+    match = COMMAND.fullmatch(text.strip())
     if match is None:
         return text
     name = match.group(1).lower()
     if name not in _COMMANDS:
         return text  # an unknown command is answered like any question
-    args = (match.group(2) or "").strip()
+    args = (match.group(3) or "").strip()
     if name in _COMMANDS_WITHOUT_ARGS or not args:
         return _COMMANDS[name]
     return f"{_COMMANDS[name]} {args}"
@@ -401,6 +438,10 @@ def _translate(exc: TelegramError, what: str) -> ChannelError:
         return PlatformRejected(f"Telegram {what} rejected: {exc.message}")
     if isinstance(exc, EndPointNotFound):
         return PlatformRejected(f"Telegram {what}: unknown endpoint")
+    if isinstance(exc, NetworkError) and isinstance(exc.__cause__, Exception):
+        cause = exc.__cause__  # PTB keeps the httpx error: did the request leave?
+        if isinstance(cause, httpx.TransportError):
+            return transport_failure(cause, f"Telegram {what}")
     if isinstance(exc, NetworkError):  # also TimedOut, 5xx and 429 without retry_after
         return PlatformUnavailable(f"Telegram {what} unavailable: {exc.message}")
     # Anything else (e.g. an unparseable response from a proxy) is assumed transient.

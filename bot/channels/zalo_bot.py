@@ -10,12 +10,12 @@ docs/channels.md §2b.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from bot import bounded_json
 from bot.channels.base import (
     EventKind,
     InboundEvent,
@@ -26,6 +26,7 @@ from bot.channels.base import (
     TokenExpired,
     buttons_as_text,
     split_text,
+    transport_failure,
 )
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
@@ -76,7 +77,7 @@ class ZaloBotAdapter:
         Sources disagree on the envelope (a bare update or ``{"ok": true, "result": ...}``),
         so both are accepted.
         """
-        body = json.loads(raw)
+        body = bounded_json.loads(raw)
         if not isinstance(body, dict):
             raise ValueError("Zalo Bot webhook body is not a JSON object")
         update = body.get("result", body) if "result" in body else body
@@ -133,7 +134,7 @@ class ZaloBotAdapter:
             response = await self._client.post(url, json={"chat_id": chat_id, "text": text})
         except httpx.TransportError as exc:
             # Only the class name in our message: the URL holds the token.
-            raise PlatformUnavailable(f"Zalo Bot API unreachable ({type(exc).__name__})") from exc
+            raise transport_failure(exc, "Zalo Bot sendMessage") from exc
         try:
             body = response.json()
         except ValueError:

@@ -15,12 +15,15 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
+from itertools import islice
 from typing import Any, Protocol
 
 import httpx
 
+from bot import bounded_json
 from bot.channels.base import (
     EventKind,
     InboundEvent,
@@ -31,6 +34,7 @@ from bot.channels.base import (
     TokenExpired,
     buttons_as_text,
     split_text,
+    transport_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,6 +65,9 @@ TOKEN_ERRORS = frozenset({-216, -220})
 THROTTLE_ERRORS = frozenset({-32})
 #: Listed as retryable by the Chatwoot-fork client (channels.md §4.3; meaning unconfirmed).
 TRANSIENT_ERRORS = frozenset({-100})
+# ``"timestamp": "<string>"`` or ``"timestamp": <number>`` anywhere in a webhook body.
+_TIMESTAMP_FIELD = re.compile(rb'"timestamp"\s*:\s*("(?:[^"\\]|\\[\s\S])*"|[-+0-9.eE]+)')
+_MAX_TIMESTAMPS = 4
 #: Zalo's throttle counts calls per minute (secondary sources), so a 1 s pause would
 #: probably hit it again; ``with_retries`` caps the wait anyway.
 THROTTLE_RETRY_AFTER = 5.0
@@ -156,8 +163,15 @@ class ZaloOAAdapter:
         got = header.strip()
         if got[:4].lower() == "mac=":
             got = got[4:].strip()
-        expected = compute_signature(self._app_id, raw, _body_timestamp(raw), self._oa_secret_key)
-        return hmac.compare_digest(expected.encode(), got.lower().encode("utf-8", "replace"))
+        received = got.lower().encode("utf-8", "replace")
+        matches = [
+            hmac.compare_digest(
+                compute_signature(self._app_id, raw, timestamp, self._oa_secret_key).encode(),
+                received,
+            )
+            for timestamp in _body_timestamps(raw)
+        ]
+        return any(matches)
 
     def handshake(self, query: Mapping[str, str]) -> str | None:
         """Zalo has no GET handshake (the domain is verified in the developer console)."""
@@ -165,7 +179,7 @@ class ZaloOAAdapter:
 
     def parse(self, raw: bytes) -> list[InboundEvent]:
         """One webhook body → zero or one event; raises ValueError when malformed."""
-        body = json.loads(raw)
+        body = bounded_json.loads(raw)
         if not isinstance(body, dict):
             raise ValueError("Zalo OA webhook body is not a JSON object")
         event_name = body.get("event_name")
@@ -242,7 +256,7 @@ class ZaloOAAdapter:
                 self._api_base_url + SEND_PATH, json=payload, headers={"access_token": access}
             )
         except httpx.TransportError as exc:
-            raise PlatformUnavailable(f"Zalo OA unreachable ({type(exc).__name__})") from exc
+            raise transport_failure(exc, "Zalo OA send") from exc
         _raise_for_http_status(response, "Zalo OA send")
         body = _json_object(response, "Zalo OA send")
         code = _error_code(body)
@@ -309,22 +323,32 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _body_timestamp(raw: bytes) -> str:
-    """The body's ``timestamp`` as sent; empty when the body is not a JSON object.
+def _body_timestamps(raw: bytes) -> list[str]:
+    """The body's ``timestamp`` values as sent (normally one), found without parsing it.
 
-    Not raising here lets a signed but malformed body reach ``parse`` (→ 400), while the
-    hash still covers every byte of it.
+    The signature is checked before any JSON parsing, so ``[`` ×100,000 costs a regex
+    scan, not a ``RecursionError``. The top-level field is one of the few ``"timestamp"``
+    keys tried; trying a nested one too gives a forger nothing, since every candidate
+    hash still needs the OA secret key. A body without one is hashed with "" (a signed
+    but malformed body then still reaches ``parse`` → 400).
     """
+    values = [
+        text
+        for match in islice(_TIMESTAMP_FIELD.finditer(raw), _MAX_TIMESTAMPS)
+        if (text := _json_scalar_text(match.group(1))) is not None
+    ]
+    return values or [""]
+
+
+def _json_scalar_text(token: bytes) -> str | None:
+    """A number's text as sent, or a string literal's decoded value."""
+    if not token.startswith(b'"'):
+        return token.decode("ascii")
     try:
-        body = json.loads(raw)
+        value = json.loads(token)  # a single string literal: nothing nested, no numbers
     except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    value = body.get("timestamp")
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value)
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _object(container: Mapping[str, Any], key: str) -> dict[str, Any]:

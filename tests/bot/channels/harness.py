@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import socket
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -20,12 +22,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.channels.base import ChannelAdapter
-from bot.channels.dispatch import Dispatcher, TaskRunner
+from bot.channels.base import (
+    ChannelAdapter,
+    InboundEvent,
+    PlatformRateLimited,
+    PlatformUnavailable,
+)
+from bot.channels.dispatch import Dispatcher
+from bot.channels.inbox import SqlInbox
+from bot.channels.jobs import JobQueue
 from bot.channels.routes import webhook_routes
 from bot.ratelimit import RateLimiter
+from knowledge import migrate
+from knowledge.db import make_engine, make_session_factory
 from tests.fakes import FakeAnswerer as FakeAnswerer  # re-exported for the channel tests
 
+T = TypeVar("T")
 Responder = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
@@ -125,53 +137,61 @@ class ChannelSpec:
 
 @dataclass
 class Harness:
-    """An ASGI app with one channel mounted, a fake answerer and the task runner."""
+    """An ASGI app with one channel mounted, a fake answerer and the reply job queue."""
 
     client: httpx.AsyncClient
     answerer: FakeAnswerer
-    tasks: TaskRunner
+    queue: JobQueue
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         response = await self.client.post(path, content=body, headers=headers)
-        await self.tasks.drain(timeout=20)
+        assert await self.queue.drain(timeout=20)
         return response
+
+
+def delivery(
+    adapter: ChannelAdapter,
+    answerer: FakeAnswerer,
+    *,
+    on_feedback: Callable[[InboundEvent, str, str], Awaitable[None]] | None = None,
+    **queue_options: Any,
+) -> tuple[Dispatcher, JobQueue, SqlInbox]:
+    """A dispatcher over a real inbox (a fresh SQLite file) and the in-memory job queue."""
+    folder = Path(tempfile.mkdtemp(prefix="tthc-inbox-"))
+    database = make_engine(f"sqlite:///{folder / 'inbox.db'}")
+    migrate.upgrade(database)
+    inbox = SqlInbox(factory=make_session_factory(database))
+    options: dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.2} | queue_options
+    queue = JobQueue.for_database("sqlite://", inbox=inbox, **options)
+    dispatcher = Dispatcher(
+        engine=answerer,
+        inbox=inbox,
+        queue=queue,
+        adapters=[adapter],
+        limiter=RateLimiter(limit=1000),
+        on_feedback=on_feedback,
+    )
+    queue.bind(dispatcher.process)
+    return dispatcher, queue, inbox
 
 
 @contextmanager
 def mounted(
     adapter: ChannelAdapter, answerer: FakeAnswerer
-) -> Iterator[tuple[Starlette, TaskRunner]]:
-    from bot.channels.dispatch import EventClaims
-
-    class MemoryClaims(EventClaims):
-        def __init__(self) -> None:
-            self.keys: set[str] = set()
-
-        def claim(self, key: str) -> bool:
-            if key in self.keys:
-                return False
-            self.keys.add(key)
-            return True
-
-        def release(self, key: str) -> None:
-            self.keys.discard(key)
-
-    tasks = TaskRunner()
-    dispatcher = Dispatcher(
-        engine=answerer, claims=MemoryClaims(), tasks=tasks, limiter=RateLimiter(limit=1000)
-    )
-    yield Starlette(routes=webhook_routes(adapter, dispatcher)), tasks
+) -> Iterator[tuple[Starlette, JobQueue]]:
+    dispatcher, queue, _ = delivery(adapter, answerer)
+    yield Starlette(routes=webhook_routes(adapter, dispatcher)), queue
 
 
 async def check_contract(spec: ChannelSpec) -> None:
     """The behaviour every channel shares (the issue's "one shared contract")."""
     path = f"/webhooks/{spec.adapter.name}"
     answerer = FakeAnswerer()
-    with mounted(spec.adapter, answerer) as (app, tasks):
+    with mounted(spec.adapter, answerer) as (app, queue):
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bot"
         ) as client:
-            harness = Harness(client, answerer, tasks)
+            harness = Harness(client, answerer, queue)
             body = spec.text_event("evt-1", "lệ phí đăng ký thường trú")
             # Forged and missing signatures: 403 and no engine call.
             forged = {k: ("0" * len(v) if v else "x") for k, v in spec.sign(body).items()}
@@ -222,3 +242,26 @@ async def check_contract(spec: ChannelSpec) -> None:
                 await harness.post(path, body, spec.sign(body) | spec.extra_headers)
             ).status_code == 200
             assert spec.replies(spec.platform)[before:] == [answerer.text]
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 4,
+    sleep: Callable[[float], Awaitable[None]],
+) -> T:
+    """Drive one adapter call the way the reply job's retry decision does (``ReplyRetry``):
+    a 429 waits what the platform asked, a 5xx or network error is tried again, a
+    rejection is raised at once. For the adapters' own tests, without a queue."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except PlatformRateLimited as exc:
+            if attempt == attempts:
+                raise
+            await sleep(exc.retry_after)
+        except PlatformUnavailable:
+            if attempt == attempts:
+                raise
+            await sleep(0.0)
+    raise AssertionError("unreachable")

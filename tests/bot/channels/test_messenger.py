@@ -25,7 +25,6 @@ from bot.channels.base import (
     PlatformRejected,
     PlatformUnavailable,
     TokenExpired,
-    with_retries,
 )
 from bot.channels.messenger import DEFAULT_COMMENT_REPLY, MessengerAdapter
 from bot.engine.model import Answer, Choice, Question
@@ -57,6 +56,7 @@ from tests.bot.channels.harness import (
     Harness,
     check_contract,
     mounted,
+    with_retries,
 )
 
 # ---------------------------------------------------------------- plumbing

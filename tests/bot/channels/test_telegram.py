@@ -20,12 +20,9 @@ from bot.channels.base import (
     PlatformRejected,
     PlatformUnavailable,
     utf16_len,
-    with_retries,
 )
-from bot.channels.dispatch import Dispatcher, TaskRunner
 from bot.channels.routes import webhook_routes
 from bot.channels.telegram import SECRET_HEADER, SENT_KEY, TelegramAdapter
-from bot.ratelimit import RateLimiter
 from tests.bot.channels.fake_telegram import (
     CHAT_ID,
     SECRET,
@@ -43,7 +40,14 @@ from tests.bot.channels.fake_telegram import (
     text_update,
     update_id,
 )
-from tests.bot.channels.harness import ChannelSpec, FakeAnswerer, FakePlatform, check_contract
+from tests.bot.channels.harness import (
+    ChannelSpec,
+    FakeAnswerer,
+    FakePlatform,
+    check_contract,
+    delivery,
+    with_retries,
+)
 
 # PTB's RetryAfter reads its own deprecated ``retry_after`` while building its message.
 pytestmark = pytest.mark.filterwarnings(
@@ -213,14 +217,29 @@ def test_parse_ignores_what_it_does_not_answer() -> None:
     assert adapter.parse(json.dumps(edited).encode()) == []
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"message": {}}', b'{"update_id": 5, "message": 3}'],
-)
-def test_parse_malformed_raises_value_error(raw: bytes) -> None:
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[" * 1000, b"1" * 4301])
+def test_parse_non_json_raises_value_error(raw: bytes) -> None:
     adapter = TelegramAdapter(token=TOKEN, webhook_secret=SECRET)
     with pytest.raises(ValueError):
         adapter.parse(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[1, 2]",
+        b'{"message": {}}',
+        b'{"update_id": 5, "message": 3}',
+        # No chat: Telegram would redeliver a non-2xx answer for ever, so it is ignored.
+        b'{"update_id": 6, "message": {"message_id": 1, "date": 1, "text": "hi"}}',
+        b'{"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": 5, "text": "x"}}',
+        b'{"update_id": 8, "callback_query": {"id": "1"}}',
+        b'{"update_id": 9, "message": {"message_id": 1, "date": 1, "chat": {"id": 1}}}',
+    ],
+)
+def test_parse_ignores_json_that_is_not_a_usable_update(raw: bytes) -> None:
+    adapter = TelegramAdapter(token=TOKEN, webhook_secret=SECRET)
+    assert adapter.parse(raw) == []
 
 
 # -- render / send ------------------------------------------------------------------------
@@ -344,29 +363,10 @@ def test_callback_query_is_answered_and_the_dispatcher_gets_the_payload(
     async def on_feedback(event: InboundEvent, answer_id: str, value: str) -> None:
         feedback.append((event.payload, answer_id, value))
 
-    class Claims:
-        def __init__(self) -> None:
-            self.keys: set[str] = set()
-
-        def claim(self, key: str) -> bool:
-            fresh = key not in self.keys
-            self.keys.add(key)
-            return fresh
-
-        def release(self, key: str) -> None:
-            self.keys.discard(key)
-
     async def scenario() -> list[int]:
         from starlette.applications import Starlette
 
-        tasks = TaskRunner()
-        dispatcher = Dispatcher(
-            engine=answerer,
-            claims=Claims(),
-            tasks=tasks,
-            limiter=RateLimiter(limit=100),
-            on_feedback=on_feedback,
-        )
+        dispatcher, queue, _ = delivery(adapter, answerer, on_feedback=on_feedback)
         app = Starlette(routes=webhook_routes(adapter, dispatcher))
         statuses = []
         async with httpx.AsyncClient(
@@ -380,7 +380,7 @@ def test_callback_query_is_answered_and_the_dispatcher_gets_the_payload(
                     "/webhooks/telegram", content=body, headers=signed(body)
                 )
                 statuses.append(response.status_code)
-                await tasks.drain(timeout=20)
+                assert await queue.drain(timeout=20)
         return statuses
 
     assert run_with(adapter, scenario) == [200, 200]

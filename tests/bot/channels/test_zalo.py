@@ -25,7 +25,6 @@ from bot.channels.base import (
     PlatformRejected,
     PlatformUnavailable,
     TokenExpired,
-    with_retries,
 )
 from bot.channels.zalo_bot import ZaloBotAdapter
 from bot.channels.zalo_oa import InMemoryTokenStore, ZaloOAAdapter
@@ -53,6 +52,7 @@ from tests.bot.channels.harness import (
     FakePlatform,
     check_contract,
     mounted,
+    with_retries,
 )
 
 
