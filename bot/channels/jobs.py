@@ -125,7 +125,7 @@ class JobQueue:
         if url.startswith("postgresql"):
             conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
             connector: Any = procrastinate.PsycopgConnector(
-                conninfo=conninfo, min_size=1, max_size=4, open=False
+                conninfo=conninfo, min_size=1, max_size=4
             )
             return cls(connector=connector, inbox=inbox, durable=True, **options)
         return cls(

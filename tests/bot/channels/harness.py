@@ -154,15 +154,20 @@ def delivery(
     answerer: FakeAnswerer,
     *,
     on_feedback: Callable[[InboundEvent, str, str], Awaitable[None]] | None = None,
+    database_url: str = "",
+    ack_timeout: float = 0.9,
     **queue_options: Any,
 ) -> tuple[Dispatcher, JobQueue, SqlInbox]:
-    """A dispatcher over a real inbox (a fresh SQLite file) and the in-memory job queue."""
-    folder = Path(tempfile.mkdtemp(prefix="tthc-inbox-"))
-    database = make_engine(f"sqlite:///{folder / 'inbox.db'}")
+    """A dispatcher over a real inbox and job queue: a fresh SQLite file with the
+    in-memory queue, or ``database_url`` (PostgreSQL: procrastinate's own tables)."""
+    if not database_url:
+        folder = Path(tempfile.mkdtemp(prefix="tthc-inbox-"))
+        database_url = f"sqlite:///{folder / 'inbox.db'}"
+    database = make_engine(database_url)
     migrate.upgrade(database)
     inbox = SqlInbox(factory=make_session_factory(database))
     options: dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.2} | queue_options
-    queue = JobQueue.for_database("sqlite://", inbox=inbox, **options)
+    queue = JobQueue.for_database(database_url, inbox=inbox, **options)
     dispatcher = Dispatcher(
         engine=answerer,
         inbox=inbox,
@@ -170,6 +175,7 @@ def delivery(
         adapters=[adapter],
         limiter=RateLimiter(limit=1000),
         on_feedback=on_feedback,
+        ack_timeout=ack_timeout,
     )
     queue.bind(dispatcher.process)
     return dispatcher, queue, inbox

@@ -1,0 +1,301 @@
+"""Durable replies: every acknowledged event is answered exactly once, whatever fails.
+
+Real pieces throughout: the Starlette webhook route, the inbox in a real database
+(SQLite; PostgreSQL where marked), procrastinate's worker, the Zalo Bot adapter over
+real HTTP to a fake Bot API on loopback whose faults the tests switch on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.channels.dispatch import Dispatcher
+from bot.channels.inbox import ANSWERED, SqlInbox
+from bot.channels.jobs import JobQueue
+from bot.channels.routes import webhook_routes
+from bot.channels.zalo_bot import ZaloBotAdapter
+from tests.bot.channels.harness import FakeAnswerer, FakePlatform, delivery
+
+TOKEN = "1234567890:delivery-test-token"
+SECRET = "delivery-webhook-secret"
+PATH = "/webhooks/zalo-bot"
+HEADERS = {"X-Bot-Api-Secret-Token": SECRET}
+
+
+@dataclass
+class Faults:
+    """What the fake Bot API does to the next ``sendMessage`` calls."""
+
+    delivered: list[str] = field(default_factory=list)
+    calls: list[float] = field(default_factory=list)
+    #: Answer 500 until this monotonic time.
+    down_until: float = 0.0
+    #: Answer 429 with this Retry-After once.
+    retry_after: float | None = None
+    #: Record the message, then answer only after this many seconds.
+    delay: float = 0.0
+    #: Answer 500 once to the first message containing this text.
+    fail_once_on: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FaultyBotAPI(FakePlatform):
+    """bot-api.zaloplatforms.com on loopback, with switchable faults."""
+
+    def __init__(self, faults: Faults) -> None:
+        super().__init__(lambda path, body: (404, {}))
+        self.faults = faults
+
+    async def _handle(self, request: Request) -> Response:
+        faults = self.faults
+        body = json.loads(await request.body() or b"{}")
+        text = str(body.get("text", ""))
+        with faults.lock:
+            faults.calls.append(time.monotonic())
+            if time.monotonic() < faults.down_until:
+                return JSONResponse({"ok": False, "error_code": 500}, status_code=500)
+            if faults.retry_after is not None:
+                wait, faults.retry_after = faults.retry_after, None
+                return JSONResponse(
+                    {"ok": False, "error_code": 429, "description": "Too Many Requests"},
+                    status_code=429,
+                    headers={"Retry-After": str(wait)},
+                )
+            if faults.fail_once_on and faults.fail_once_on in text:
+                faults.fail_once_on = ""
+                return JSONResponse({"ok": False, "error_code": 502}, status_code=502)
+            faults.delivered.append(text)
+            number = len(faults.delivered)
+        if faults.delay:
+            await asyncio.sleep(faults.delay)
+        return JSONResponse({"ok": True, "result": {"message_id": f"m{number}"}})
+
+
+def update(message_id: str, text: str, chat: str = "chat-1") -> bytes:
+    message = {
+        "message_id": message_id,
+        "date": 1733800000000,
+        "chat": {"id": chat, "chat_type": "PRIVATE"},
+        "from": {"id": f"user-{chat}", "display_name": "Dân"},
+        "text": text,
+    }
+    result = {"event_name": "message.text.received", "message": message}
+    return json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+
+
+@dataclass
+class Rig:
+    """A webhook app, its dispatcher and queue, the fake platform's faults."""
+
+    client: httpx.AsyncClient
+    dispatcher: Dispatcher
+    queue: JobQueue
+    inbox: SqlInbox
+    faults: Faults
+    answerer: FakeAnswerer
+
+    async def post(self, message_id: str, text: str, chat: str = "chat-1") -> httpx.Response:
+        return await self.client.post(PATH, content=update(message_id, text, chat), headers=HEADERS)
+
+
+@asynccontextmanager
+async def rig(
+    answerer: FakeAnswerer | None = None,
+    *,
+    client_timeout: float = 5.0,
+    database_url: str = "",
+    **options: Any,
+) -> AsyncIterator[Rig]:
+    faults = Faults()
+    answerer = answerer or FakeAnswerer()
+    with FaultyBotAPI(faults).running() as platform:
+        async with httpx.AsyncClient(timeout=client_timeout) as http:
+            adapter = ZaloBotAdapter(
+                token=TOKEN, webhook_secret=SECRET, client=http, api_base_url=platform.base_url
+            )
+            dispatcher, queue, inbox = delivery(
+                adapter, answerer, database_url=database_url, **options
+            )
+            app = Starlette(routes=webhook_routes(adapter, dispatcher))
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bot"
+            ) as client:
+                try:
+                    yield Rig(client, dispatcher, queue, inbox, faults, answerer)
+                finally:
+                    await queue.close()
+                    dispatcher.close()
+
+
+def long_answer(parts: int) -> str:
+    """An answer the Zalo Bot adapter splits into ``parts`` messages (≤ 2,000 each)."""
+    return "\n\n".join(f"Phần {n}: " + "nội dung thủ tục " * 110 for n in range(1, parts + 1))
+
+
+def test_each_event_is_answered_once_though_delivered_twice() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            first = await asyncio.gather(*(r.post(f"m{n}", f"câu {n}") for n in range(20)))
+            again = await asyncio.gather(*(r.post(f"m{n}", f"câu {n}") for n in range(20)))
+            assert [x.status_code for x in first + again] == [200] * 40
+            assert sum(x.json()["accepted"] for x in first + again) == 20
+            assert await r.queue.drain(timeout=30)
+            assert len(r.faults.delivered) == 20
+            assert sorted(q.text for q in r.answerer.questions) == sorted(
+                f"câu {n}" for n in range(20)
+            )
+
+    asyncio.run(scenario())
+
+
+def test_a_platform_down_for_a_while_gets_every_reply_once_it_is_back() -> None:
+    async def scenario() -> None:
+        async with rig() as r:
+            r.faults.down_until = time.monotonic() + 1.5
+            for n in range(8):
+                assert (await r.post(f"d{n}", f"hỏi {n}", chat=f"c{n}")).status_code == 200
+            assert await r.queue.drain(timeout=30)
+            assert len(r.faults.delivered) == 8
+            assert len(r.faults.calls) > 8  # the 500s were retried, not dropped
+
+    asyncio.run(scenario())
+
+
+def test_retry_after_is_waited_in_full_even_past_the_backoff_cap() -> None:
+    async def scenario() -> None:
+        async with rig(backoff_cap=0.2) as r:
+            r.faults.retry_after = 2.5
+            assert (await r.post("r1", "hỏi")).status_code == 200
+            assert await r.queue.drain(timeout=30)
+            assert r.faults.delivered == [r.answerer.text]
+            assert len(r.faults.calls) == 2
+            assert r.faults.calls[1] - r.faults.calls[0] >= 2.4
+
+    asyncio.run(scenario())
+
+
+def test_a_platform_slower_than_the_client_timeout_gets_each_part_once() -> None:
+    async def scenario() -> None:
+        async with rig(FakeAnswerer(long_answer(3)), client_timeout=0.3) as r:
+            r.faults.delay = 0.8
+            assert (await r.post("s1", "hỏi dài")).status_code == 200
+            assert await r.queue.drain(timeout=30)
+            assert len(r.faults.delivered) == 3
+            assert len(set(r.faults.delivered)) == 3
+            assert [p.split(":")[0] for p in r.faults.delivered] == ["Phần 1", "Phần 2", "Phần 3"]
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_second_part_resumes_there_and_never_resends_the_first() -> None:
+    async def scenario() -> None:
+        async with rig(FakeAnswerer(long_answer(3))) as r:
+            r.faults.fail_once_on = "Phần 2:"
+            assert (await r.post("p1", "hỏi dài")).status_code == 200
+            assert await r.queue.drain(timeout=30)
+            assert [p.split(":")[0] for p in r.faults.delivered] == ["Phần 1", "Phần 2", "Phần 3"]
+            assert len(r.faults.calls) == 4  # one retry, of part 2 only
+
+    asyncio.run(scenario())
+
+
+def test_what_a_crash_left_is_answered_at_the_next_start(tmp_path: Any) -> None:
+    """Events stored (acknowledged) by a process that died before answering: the next
+    process answers each once, and a part left "in flight" by the crash is not resent."""
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+
+    async def scenario() -> None:
+        async with rig(FakeAnswerer(long_answer(2)), database_url=url) as first:
+            for n in range(5):
+                response = await first.client.post(
+                    PATH, content=update(f"k{n}", f"câu {n}", chat=f"c{n}"), headers=HEADERS
+                )
+                assert response.status_code == 200
+            # The process "dies" here: its in-memory queue is gone, nothing was sent.
+            assert first.faults.delivered == []
+            # One reply had been rendered and its first part was on the wire.
+            rows = first.inbox.unfinished(older_than=0)
+            crashed = rows[0][0]
+            first.inbox.save_reply(crashed, [{"text": "đã gửi trước sự cố"}, {"text": "phần sau"}])
+            first.inbox.mark_in_flight(crashed, 0)
+        async with rig(FakeAnswerer(long_answer(2)), database_url=url) as second:
+            await second.queue.start_worker()  # re-queues what the inbox holds
+            deadline = time.monotonic() + 30
+            while second.inbox.unfinished(older_than=0) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert second.inbox.unfinished(older_than=0) == []
+            assert second.faults.delivered.count("phần sau") == 1
+            assert "đã gửi trước sự cố" not in second.faults.delivered
+            assert len(second.faults.delivered) == 1 + 4 * 2
+            assert len(second.answerer.questions) == 4
+
+    asyncio.run(scenario())
+
+
+def test_a_locked_database_gets_a_fast_503_and_the_redelivery_is_answered(tmp_path: Any) -> None:
+    path = tmp_path / "locked.db"
+
+    async def scenario() -> None:
+        async with rig(database_url=f"sqlite:///{path}", ack_timeout=0.5) as r:
+            holder = sqlite3.connect(path, timeout=0, check_same_thread=False)
+            holder.execute("BEGIN IMMEDIATE")  # a staff import holding the write lock
+            try:
+                started = time.monotonic()
+                response = await r.post("l1", "hỏi khi khoá")
+                assert response.status_code == 503
+                assert time.monotonic() - started < 1.5
+                health = await asyncio.wait_for(asyncio.sleep(0, result="loop free"), 0.1)
+                assert health == "loop free"
+            finally:
+                holder.rollback()
+                holder.close()
+            assert (await r.post("l1", "hỏi khi khoá")).status_code == 200
+            assert await r.queue.drain(timeout=30)
+            assert r.faults.delivered == [r.answerer.text]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.postgres
+def test_postgres_queue_answers_each_event_once_and_in_order_per_chat(
+    postgres_server_url: str,
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(postgres_server_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+    class Numbered(FakeAnswerer):
+        def answer(self, question: Any) -> Any:
+            self.text = f"trả lời {question.text}"
+            return super().answer(question)
+
+    async def scenario() -> None:
+        async with rig(Numbered(), database_url=postgres_server_url) as r:
+            assert r.queue.durable
+            for n in range(6):
+                assert (await r.post(f"pg{n}", f"{n}", chat="one-chat")).status_code == 200
+            assert (await r.post("pg0", "0", chat="one-chat")).json()["accepted"] == 0
+            assert await r.queue.drain(timeout=60)
+            assert r.faults.delivered == [f"trả lời {n}" for n in range(6)]
+            row = r.inbox.load(1)
+            assert row is not None and row.status == ANSWERED
+
+    asyncio.run(scenario())
