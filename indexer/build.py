@@ -8,6 +8,7 @@ record (vectors still come from the content-addressed cache, which is exact).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from indexer.dense import DenseIndex, stable_id
 from indexer.embedding import Embedder
 from indexer.families import build_profiles
 from indexer.glossary import Glossary
+from indexer.integrity import checksums, verify
 from indexer.keyword import KeywordIndex
 from indexer.store import (
     ACCENTS,
@@ -51,6 +53,8 @@ INDEXED_KINDS: tuple[RecordKind, ...] = ("procedure", "faq", "plan", "hotline")
 _BULK_READ = 300
 
 ProgressFactory = Callable[[int, str], Any]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -152,8 +156,11 @@ def build_index(
     if previous is not None:
         try:
             manifest = Manifest.read(previous)
-        except GenerationError:
-            previous = None
+            verify(previous, manifest.files)
+        except GenerationError as exc:
+            # A damaged previous generation must not be copied from: read everything.
+            logger.warning("not reusing %s: %s", previous.name, exc)
+            previous, manifest = None, None
         if manifest is not None and (
             manifest.model_id != embedder.model_id or manifest.glossary_sha256 != glossary_sha256
         ):
@@ -246,6 +253,7 @@ def build_index(
             },
             folded_dense=folded_dense,
             glossary_sha256=glossary_sha256,
+            files=checksums(folder),
         ).write(folder)
     generation = store.current()
     assert generation is not None

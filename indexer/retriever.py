@@ -8,9 +8,11 @@ A new ``current`` generation is picked up on the next search, without a restart.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +20,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from indexer import integrity
 from indexer.accents import AccentRestorer
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
@@ -49,6 +52,8 @@ from indexer.store import (
 )
 from indexer.textnorm import QueryFillers, has_diacritics
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -76,6 +81,29 @@ class SearchHit:
     variant_of: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Serving:
+    """Which generation answers (what ``/readyz`` reports).
+
+    ``fallback`` is true when ``current`` points at another generation that was refused;
+    ``verified`` is false for a generation built before checksums existed.
+    """
+
+    generation: str
+    current: str | None
+    fallback: bool
+    verified: bool
+    refused: dict[str, str]
+    manifest: Manifest
+
+
+def _reason(error: GenerationError) -> str:
+    """A short reason for ``/readyz``: the damaged file, never a filesystem path."""
+    if isinstance(error, integrity.GenerationDamaged):
+        return f"{error.file} {error.problem}"
+    return "cannot be used here (other model, format or incomplete; see the log)"
+
+
 class Retriever(Protocol):
     """Finds the records that answer a question."""
 
@@ -99,6 +127,24 @@ class _Generation:
             raise GenerationError(
                 f"{folder.name}: dimension {self.manifest.dimension} != {embedder.dimension}"
             )
+        # Verified before anything is opened: FAISS and SQLite read damaged bytes silently.
+        started = time.perf_counter()
+        self.fingerprints = integrity.verify(folder, self.manifest.files)
+        self.verified = bool(self.manifest.files)
+        if self.verified:
+            logger.info(
+                "index generation %s verified: %d files, %.1f MB in %.2f s",
+                folder.name,
+                len(self.manifest.files),
+                integrity.total_size(self.manifest.files) / 1e6,
+                time.perf_counter() - started,
+            )
+        else:
+            logger.warning(
+                "index generation %s has no checksums (built before they existed): "
+                "served unverified; `tthc index build` writes a verified one",
+                folder.name,
+            )
         self.store = ChunkStore(folder / STORE)
         table = self.store.chunk_table()
         self.kinds = np.array([row[3] for row in table], dtype=object)
@@ -109,8 +155,9 @@ class _Generation:
         # One boolean mask per kind, computed once: filtering must cost nothing per query.
         self._kind_masks = {str(k): self.kinds == k for k in set(self.kinds.tolist())}
         self.dense = DenseIndex.load(folder / DENSE)
-        folded = folder / DENSE_FOLDED
-        self.dense_folded = DenseIndex.load(folded) if folded.is_file() else None
+        self.dense_folded = (
+            DenseIndex.load(folder / DENSE_FOLDED) if self.manifest.folded_dense else None
+        )
         self.keyword = KeywordIndex.load(folder / KEYWORD, size=len(table))
         self.title_positions = np.load(folder / TITLE_POSITIONS)
         self.keyword_titles = KeywordIndex.load(
@@ -121,6 +168,15 @@ class _Generation:
         self.first_position: dict[tuple[str, str], int] = {}
         for pos, (kind, rid) in enumerate(zip(self.kinds.tolist(), self.record_ids, strict=True)):
             self.first_position.setdefault((str(kind), rid), pos)
+
+    @property
+    def name(self) -> str:
+        """The generation's folder name (``gen-<UTC time>-<random>``)."""
+        return self.folder.name
+
+    def recheck(self) -> None:
+        """Hash again the files changed on disk since they were verified (cheap if none)."""
+        self.fingerprints = integrity.recheck(self.folder, self.manifest.files, self.fingerprints)
 
     def kind_mask(self, kinds: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Which chunks belong to one of ``kinds``."""
@@ -160,6 +216,8 @@ class HybridRetriever:
         modes: Sequence[str] = ("dense", "keyword"),
         reranker: LightGBMReranker | None = None,
         candidates: int = 30,
+        recheck_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -172,7 +230,13 @@ class HybridRetriever:
         self._candidates = candidates
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
-        self._link_target: str | None = None
+        #: What ``current`` pointed at when last looked at (maybe not what serves).
+        self._current_name: str | None = None
+        #: Generations this process will not load again: name → why.
+        self._refused: dict[str, str] = {}
+        self._recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._checked_at = clock()
 
     # ------------------------------------------------------------------ loading
 
@@ -183,19 +247,104 @@ class HybridRetriever:
             return None
 
     def generation(self) -> _Generation:
-        """The loaded generation, reloaded when ``current`` has moved."""
+        """The generation that serves: ``current``, or the newest intact one before it.
+
+        A new ``current`` is loaded on the first call after the switch. A generation
+        that fails to load (damaged, incomplete, other model) is refused once, with one
+        ERROR log line, and the newest intact generation serves instead (the one already
+        loaded when it is that one). Every ``recheck_seconds`` the files of the served
+        generation are stat-ed; a file changed on disk is hashed again.
+        """
         target = self._current_target()
         if target is None:
             raise GenerationError(
                 f"no index in {self._store.index_dir}: run `tthc index build` first"
             )
-        if self._generation is None or target != self._link_target:
-            with self._lock:
-                if self._generation is None or target != self._link_target:
-                    self._generation = _Generation(self._store.index_dir / target, self._embedder)
-                    self._link_target = target
-        assert self._generation is not None
-        return self._generation
+        name = Path(target).name
+        gen = self._generation
+        if gen is not None and name == self._current_name and not self._recheck_due():
+            return gen
+        with self._lock:
+            if self._generation is None or name != self._current_name:
+                self._current_name = name
+                self._checked_at = self._clock()
+                self._generation = self._load_current(name)
+            elif self._recheck_due():
+                self._checked_at = self._clock()
+                self._recheck()
+            assert self._generation is not None
+            return self._generation
+
+    def _recheck_due(self) -> bool:
+        return self._clock() - self._checked_at >= self._recheck_seconds
+
+    def _load_current(self, name: str) -> _Generation:
+        if name in self._refused:
+            return self._fall_back(name, None)
+        try:
+            return _Generation(self._store.index_dir / name, self._embedder)
+        except GenerationError as exc:
+            return self._fall_back(name, exc)
+
+    def _recheck(self) -> None:
+        gen = self._generation
+        assert gen is not None
+        try:
+            gen.recheck()
+        except GenerationError as exc:
+            self._generation = None  # damaged: nothing of it may serve any more
+            self._generation = self._fall_back(gen.name, exc)
+
+    def _fall_back(self, refused: str, error: GenerationError | None) -> _Generation:
+        """What serves instead of ``refused``: the newest intact generation older than it.
+
+        Every process picks the same one (generation names sort by build time); the one
+        already loaded is reused when it is that one, or when no older one is intact.
+        """
+        if error is not None:
+            self._refused[refused] = _reason(error)
+        served = self._generation
+        if served is not None and served.name in self._refused:
+            served = None
+        chosen: _Generation | None = None
+        for folder in reversed(self._store.generations()):
+            if folder.name >= refused or folder.name in self._refused:
+                continue
+            if served is not None and folder.name == served.name:
+                chosen = served
+                break
+            try:
+                chosen = _Generation(folder, self._embedder)
+                break
+            except GenerationError as exc:
+                self._refused[folder.name] = _reason(exc)
+                logger.error("index generation refused: %s", exc)
+        chosen = chosen or served
+        if chosen is None:
+            if error is not None:
+                logger.error(
+                    "index generation refused: %s; no intact generation is left to serve", error
+                )
+                raise error
+            raise GenerationError(
+                f"no intact index generation in {self._store.index_dir} "
+                f"(refused: {', '.join(sorted(self._refused))}); run `tthc index build`"
+            )
+        if error is not None:
+            logger.error("index generation refused: %s; serving %s instead", error, chosen.name)
+        return chosen
+
+    def serving(self) -> Serving:
+        """Which generation answers, whether it is a fallback, what was refused (/readyz)."""
+        gen = self.generation()
+        return Serving(
+            generation=gen.name,
+            current=self._current_name,
+            fallback=gen.name != self._current_name,
+            verified=gen.verified,
+            refused=dict(self._refused),
+            manifest=gen.manifest,
+        )
 
     @property
     def candidates(self) -> int:

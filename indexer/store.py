@@ -4,7 +4,8 @@ Layout of ``INDEX_DIR``::
 
     vector-cache.sqlite3         vectors by content hash, shared by all generations
     gen-20261122T010203Z-ab12/   one immutable generation
-        manifest.json            written last: a folder without it is not a generation
+        manifest.json            written last: a folder without it is not a generation;
+                                 lists the size and sha256 of every other file
         store.sqlite3            records (full JSON) and chunks
         dense.faiss              vectors of the chunks' passages as written
         dense-folded.faiss       (optional) vectors of the same passages without diacritics
@@ -60,6 +61,9 @@ class Manifest:
     counts: dict[str, Any] = field(default_factory=dict)
     folded_dense: bool = False
     glossary_sha256: str = ""
+    #: ``{relative path: {"size", "sha256"}}`` of every other file of the generation
+    #: (see :mod:`indexer.integrity`); empty in generations built before checksums.
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
