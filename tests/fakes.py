@@ -8,6 +8,8 @@ import threading
 
 import numpy as np
 
+from bot.engine import texts
+from bot.engine.intake import too_long
 from bot.engine.model import Answer, Question
 from indexer.embedding import Vectors
 from indexer.textnorm import keyword_terms
@@ -84,6 +86,8 @@ class FakeAnswerer:
         self.questions.append(question)
         if self.gate is not None:
             self.gate.wait(timeout=30)
+        if too_long(question.text):  # as the engine: over-long questions are not answered
+            return Answer(question=question.text, status="too_long", text=texts.TOO_LONG)
         scripted = self.script.get(question.text.strip())
         if scripted is not None:
             return dataclasses.replace(scripted, question=question.text)

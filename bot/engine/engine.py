@@ -20,6 +20,7 @@ from bot.engine.composer import (
     today_in_vietnam,
 )
 from bot.engine.conversation import ConversationState, ConversationStore
+from bot.engine.intake import clean_question, too_long
 from bot.engine.intents import (
     choice_number,
     content_words,
@@ -88,7 +89,10 @@ class AnswerEngine:
     def answer(self, question: Question) -> Answer:
         """Answer one message, continuing the (channel, user) conversation."""
         started = self._clock()
-        masked = mask_personal_data(question.text.strip())
+        if too_long(question.text):
+            # Never searched, logged or remembered: the citizen is asked to shorten it.
+            return Answer(question=question.text, status="too_long", text=texts.TOO_LONG)
+        masked = mask_personal_data(clean_question(question.text).strip())
         state = self._conversations.load(question.channel, question.user_id)
         answer = self._answer(masked, question, state)
         answer.latency_ms = (self._clock() - started) * 1000

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-Status = Literal["answered", "clarify", "no_answer", "out_of_scope", "smalltalk", "handoff"]
+Status = Literal[
+    "answered", "clarify", "no_answer", "out_of_scope", "smalltalk", "handoff", "too_long"
+]
 Aspect = Literal[
     "documents", "fee", "time", "where", "steps", "legal_basis", "conditions", "result", "online"
 ]

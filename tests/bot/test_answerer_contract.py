@@ -11,14 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine import texts
 from bot.engine.conversation import InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
+from bot.engine.intake import MAX_QUESTION_CHARS
 from bot.engine.model import Answer, Answerer, Choice, Question, Status
 from indexer.components import make_retriever
 from indexer.settings import IndexSettings
 from tests.fakes import FakeAnswerer
 
-QUESTIONS = ["Đăng ký thường trú nộp online thì lệ phí bao nhiêu?", "khai sinh", "xin chào"]
+QUESTIONS = [
+    "Đăng ký thường trú nộp online thì lệ phí bao nhiêu?",
+    "khai sinh",
+    "xin chào",
+    "lệ phí " * 300,  # 2,100 characters: over the question cap
+]
 
 
 @pytest.fixture(params=["engine", "fake"])
@@ -51,3 +58,7 @@ def test_answerer_contract(answerer: Answerer, text: str) -> None:
     data = answer.as_dict()
     assert set(data) >= {"question", "status", "text", "citations", "choices", "online_service"}
     json.dumps(data, ensure_ascii=False)
+    # Over the cap: the citizen is asked to shorten it, nothing is searched.
+    assert (answer.status == "too_long") == (len(text.strip()) > MAX_QUESTION_CHARS)
+    if answer.status == "too_long":
+        assert answer.text == texts.TOO_LONG and not answer.candidates
