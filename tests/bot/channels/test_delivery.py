@@ -41,6 +41,8 @@ class Faults:
     """What the fake Bot API does to the next ``sendMessage`` calls."""
 
     delivered: list[str] = field(default_factory=list)
+    #: ``(chat id, text)`` of each delivered message.
+    to_chats: list[tuple[str, str]] = field(default_factory=list)
     calls: list[float] = field(default_factory=list)
     #: Answer 500 until this monotonic time.
     down_until: float = 0.0
@@ -79,6 +81,7 @@ class FaultyBotAPI(FakePlatform):
                 faults.fail_once_on = ""
                 return JSONResponse({"ok": False, "error_code": 502}, status_code=502)
             faults.delivered.append(text)
+            faults.to_chats.append((str(body.get("chat_id", "")), text))
             number = len(faults.delivered)
         if faults.delay:
             await asyncio.sleep(faults.delay)
