@@ -41,7 +41,8 @@ def test_models_match_migrations(db_url: str) -> None:
     try:
         migrate.upgrade(engine)
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": migrate.include_name})
+            options = {"compare_type": True, "include_name": migrate.include_name}
+            ctx = MigrationContext.configure(conn, opts=options)
             diff = compare_metadata(ctx, Base.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
     finally:
