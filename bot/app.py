@@ -25,7 +25,8 @@ from bot.channels.telegram import TelegramAdapter
 from bot.channels.tokens import SqlTokenStore
 from bot.channels.zalo_bot import ZaloBotAdapter
 from bot.channels.zalo_oa import ZaloOAAdapter
-from bot.engine.conversation import InMemoryConversationStore
+from bot.conversations import RedisConversationStore, SqlConversationStore
+from bot.engine.conversation import ConversationStore, InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
 from bot.ratelimit import RateLimiter
 from bot.settings import BotSettings, ChannelSettings, DeliverySettings, ServerSettings
@@ -51,8 +52,13 @@ class Assistant:
         self.database.dispose()
 
 
-def build_assistant() -> Assistant:
-    """Settings from the environment → a ready engine over the current index generation."""
+def build_assistant(*, shared_state: bool = False) -> Assistant:
+    """Settings from the environment → a ready engine over the current index generation.
+
+    ``shared_state`` (the server and the workers) keeps conversations where every
+    process sees them: Redis when ``TTHC_REDIS_URL`` is set, else the database. The
+    console commands keep them in memory.
+    """
     knowledge_settings = KnowledgeSettings()
     database = make_engine(knowledge_settings.resolved_database_url())
     migrate.upgrade(database)
@@ -61,10 +67,22 @@ def build_assistant() -> Assistant:
     bot_settings = BotSettings()
     engine = AnswerEngine(
         knowledge=retriever,
-        conversations=InMemoryConversationStore(ttl=bot_settings.conversation_ttl_seconds),
+        conversations=_conversations(database, bot_settings, shared=shared_state),
         log=SqlQuestionLog(factory=make_session_factory(database)),
     )
     return Assistant(engine=engine, retriever=retriever, database=database)
+
+
+def _conversations(database: Engine, settings: BotSettings, *, shared: bool) -> ConversationStore:
+    ttl = settings.conversation_ttl_seconds
+    if not shared:
+        return InMemoryConversationStore(ttl=ttl)
+    redis_url = ServerSettings().redis_url
+    if redis_url:
+        import redis
+
+        return RedisConversationStore(client=redis.Redis.from_url(redis_url), ttl=ttl)
+    return SqlConversationStore(factory=make_session_factory(database), ttl=ttl)
 
 
 @dataclass
@@ -166,7 +184,11 @@ def build_channels(
         inbox=inbox,
         queue=queue,
         adapters=adapters,
-        limiter=RateLimiter(limit=settings.rate_limit_per_minute, window=60.0),
+        limiter=RateLimiter(
+            limit=settings.rate_limit_per_minute,
+            window=60.0,
+            storage_uri=settings.rate_limit_storage(),
+        ),
         on_feedback=on_feedback,
         subscriptions=SqlSubscriptions(factory=factory),
         ack_timeout=delivery.ack_timeout_seconds,
@@ -218,7 +240,12 @@ def build_web_app(
         engine=assistant.engine,
         feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),
         ready=ready,
-        limiter=RateLimiter(limit=settings.rate_limit_per_minute, window=60.0),
+        limiter=RateLimiter(
+            limit=settings.rate_limit_per_minute,
+            window=60.0,
+            storage_uri=settings.rate_limit_storage(),
+        ),
+        trusted_proxies=settings.trusted_proxy_set(),
         extra_routes=built.routes,
         on_startup=built.startup,
         max_body_bytes=settings.max_body_bytes,

@@ -119,7 +119,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     settings = ServerSettings()
-    assistant = _assistant()
+    assistant = _assistant(shared_state=True)
     app = build_web_app(assistant, settings)
     listen_host, listen_port = host or settings.host, port or settings.port
     click.echo(f"Trợ lý TTHC: http://{listen_host}:{listen_port}/ (Ctrl-C để dừng)", err=True)
@@ -141,7 +141,7 @@ def worker() -> None:
     Example:
       TTHC_DATABASE_URL=postgresql+psycopg://tthc@db/tthc tthc worker
     """
-    assistant = _assistant()
+    assistant = _assistant(shared_state=True)
     channels = build_channels(assistant, ServerSettings(), ChannelSettings(), run_worker=True)
     if not channels.queue.durable:
         assistant.close()
@@ -253,9 +253,9 @@ def poll(once: bool, timeout: int) -> None:
         assistant.close()
 
 
-def _assistant() -> Assistant:
+def _assistant(*, shared_state: bool = False) -> Assistant:
     try:
-        return build_assistant()
+        return build_assistant(shared_state=shared_state)
     except GenerationError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

@@ -26,6 +26,19 @@ class ServerSettings(BaseSettings):
     port: int = 8000
     #: Messages one user may send per minute before getting the polite "slow down".
     rate_limit_per_minute: int = 12
+    #: Redis shared by every process (rate limits, conversations); empty: in memory
+    #: for rate limits and the database for conversations.
+    redis_url: str = ""
+    #: Reverse proxies (comma-separated addresses) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+
+    def trusted_proxy_set(self) -> frozenset[str]:
+        """``trusted_proxies`` as a set of addresses."""
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    def rate_limit_storage(self) -> str:
+        """The ``limits`` storage URI: Redis when configured, else this process's memory."""
+        return self.redis_url or "memory://"
     #: Largest request body read (webhooks, /api/chat, /api/feedback); larger gets 413.
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
 

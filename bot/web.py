@@ -73,6 +73,7 @@ def create_app(
     on_startup: list[Callable[[], Any]] | None = None,
     on_shutdown: list[Callable[[], Any]] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    trusted_proxies: frozenset[str] = frozenset(),
 ) -> Starlette:
     """Build the ASGI app around an engine (composition happens in ``bot.app``).
 
@@ -115,13 +116,14 @@ def create_app(
         if not isinstance(body, dict) or not isinstance(body.get("message"), str):
             return _bad("'message' (string) is required")
         message = body["message"].strip()
-        client = request.client.host if request.client else "anonymous"
+        client = client_address(request, trusted_proxies)
         session = str(body.get("session_id") or "")[:64] or client
         if not message:
             return _bad("'message' is empty")
         if too_long(message):
             return _too_long(f"'message' is longer than {MAX_MESSAGE} characters")
-        if not limiter.allow(f"web:{session}"):
+        # Limited per client address, not per session id (a new id is free to invent).
+        if limiter.verdict(f"web:{client}") != "allow":
             return JSONResponse(
                 {
                     "status": "rate_limited",
@@ -214,6 +216,19 @@ def create_app(
             Route("/openapi.json", openapi_json),
         ],
     )
+
+
+def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
+    """The citizen's address: the peer, or the last untrusted hop of X-Forwarded-For
+    when the peer is one of our reverse proxies (``TTHC_TRUSTED_PROXIES``)."""
+    peer = request.client.host if request.client else "anonymous"
+    if peer not in trusted_proxies:
+        return peer  # a spoofed X-Forwarded-For from a citizen is ignored
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted_proxies:
+            return hop[:64]
+    return peer
 
 
 def _choice_of(value: object) -> tuple[str, int] | None:

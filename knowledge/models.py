@@ -323,6 +323,22 @@ class InboxEvent(Base):
     )
 
 
+class ConversationRecord(Base):
+    """Hội thoại: one citizen's conversation state (topic, open choice lists) as JSON,
+    shared by every bot process; forgotten after the conversation TTL."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_conversations_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, index=True
+    )
+
+
 class ChannelToken(Base):
     """Mã truy cập kênh: a platform's current access and (single-use) refresh token."""
 

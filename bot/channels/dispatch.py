@@ -186,6 +186,15 @@ class Dispatcher:
             return OutboundMessage(texts.APOLOGY)
 
     async def _reply_for(self, event: InboundEvent) -> OutboundMessage | None:
+        # Every message counts, stickers and 👍/👎 too; over the limit the citizen is
+        # told once per window and then not answered until it passes.
+        verdict = await asyncio.to_thread(
+            self._limiter.verdict, f"{event.channel}:{event.account_id}:{event.user_id}"
+        )
+        if verdict == "notice":
+            return OutboundMessage(texts.RATE_LIMITED)
+        if verdict == "silent":
+            return None
         if event.payload.startswith("fb:"):
             _, answer_id, value = ([*event.payload.split(":", 2), "", ""])[:3]
             if self._on_feedback is not None:
@@ -195,8 +204,6 @@ class Dispatcher:
             return OutboundMessage(texts.PLEASE_TYPE)
         if event.kind == "follow":
             return OutboundMessage(texts.WELCOME)
-        if not self._limiter.allow(f"{event.channel}:{event.user_id}"):
-            return OutboundMessage(texts.RATE_LIMITED)
         text = event.text
         command = text.strip().lower()
         if command in ("/subscribe", "/unsubscribe") and self._subscriptions is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 from bot.engine.model import Aspect, Choice
 
@@ -70,3 +70,34 @@ class InMemoryConversationStore:
                 self._states = {
                     k: v for k, v in self._states.items() if now - v.updated_at <= self._ttl
                 }
+
+
+def state_to_dict(state: ConversationState) -> dict[str, Any]:
+    """The state as plain JSON data (for a store shared by several processes)."""
+    return {
+        "topic_kind": state.topic_kind,
+        "topic_id": state.topic_id,
+        "topic_title": state.topic_title,
+        "pending_choices": [asdict(c) for c in state.pending_choices],
+        "pending_aspect": state.pending_aspect,
+        "choice_lists": {k: [asdict(c) for c in v] for k, v in state.choice_lists.items()},
+        "updated_at": state.updated_at,
+    }
+
+
+def state_from_dict(data: Mapping[str, Any]) -> ConversationState:
+    """The inverse of :func:`state_to_dict`; unknown or broken data gives a fresh state."""
+    try:
+        return ConversationState(
+            topic_kind=str(data.get("topic_kind", "")),
+            topic_id=str(data.get("topic_id", "")),
+            topic_title=str(data.get("topic_title", "")),
+            pending_choices=[Choice(**c) for c in data.get("pending_choices", [])],
+            pending_aspect=data.get("pending_aspect"),
+            choice_lists={
+                str(k): [Choice(**c) for c in v] for k, v in data.get("choice_lists", {}).items()
+            },
+            updated_at=float(data.get("updated_at", 0.0)),
+        )
+    except (TypeError, ValueError, AttributeError):
+        return ConversationState()
