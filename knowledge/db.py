@@ -9,15 +9,25 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+#: How long a SQLite connection waits for another one's write lock before "database is
+#: locked" (a staff import holds it for seconds; webhooks must not fail meanwhile).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine; SQLite gets foreign keys and WAL so readers never block writers."""
+
+def make_engine(
+    url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL (readers never block the writer,
+    the writer never blocks readers) and a busy timeout (writers wait for each other)."""
     engine = create_engine(url, echo=echo, future=True)
     if engine.dialect.name == "sqlite":
+        timeout = int(busy_timeout_ms)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
+            # First: switching to WAL itself needs the lock another process may hold.
+            cursor.execute(f"PRAGMA busy_timeout={timeout}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")

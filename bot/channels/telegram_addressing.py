@@ -17,11 +17,10 @@ from telegram import Message, MessageEntity
 
 # "/cmd", "/cmd@SomeBot", "/cmd args": a bot command at the start of a message.
 COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.DOTALL)
-_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.:;!?])")
+# Where a mention was cut out, with the "," or ":" that addressed it ("@tthc, ...").
+_CUT = "\x00"
+_CUT_MARK = re.compile(r"\s*\x00[,:;]?")
 _SPACES = re.compile(r"\s+")
-# Left over at the edges once "@bot," or "@bot:" is removed.
-_EDGE = " \t\n,:;-–"
-_UTF16_SPACE = " ".encode("utf-16-le")
 
 
 def addressed_text(
@@ -44,8 +43,7 @@ def addressed_text(
     if message.text is None:
         return ""
     if spans:
-        text = _without(text, spans)
-        text = _SPACES.sub(" ", _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)).strip(_EDGE)
+        text = _SPACES.sub(" ", _CUT_MARK.sub(" ", _without(text, spans))).strip()
         return text or "/start"
     return text
 
@@ -73,8 +71,9 @@ def _mention_spans(message: Message, *, bot_id: int, username: str) -> list[tupl
 
 
 def _without(text: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` with the UTF-16 spans cut out (Telegram counts offsets in UTF-16)."""
+    """``text`` with each UTF-16 span (Telegram's offsets) replaced by a cut mark."""
     encoded = text.encode("utf-16-le")
+    mark = _CUT.encode("utf-16-le")
     for offset, length in sorted(spans, reverse=True):
-        encoded = encoded[: offset * 2] + _UTF16_SPACE + encoded[(offset + length) * 2 :]
+        encoded = encoded[: offset * 2] + mark + encoded[(offset + length) * 2 :]
     return encoded.decode("utf-16-le", "replace")

@@ -329,15 +329,15 @@ def _body_timestamps(raw: bytes) -> list[str]:
     The signature is checked before any JSON parsing, so ``[`` ×100,000 costs a regex
     scan, not a ``RecursionError``. The top-level field is one of the few ``"timestamp"``
     keys tried; trying a nested one too gives a forger nothing, since every candidate
-    hash still needs the OA secret key. A body without one is hashed with "" (a signed
-    but malformed body then still reaches ``parse`` → 400).
+    hash still needs the OA secret key. "" is tried last: Zalo hashes a body without a
+    top-level timestamp with "" (a signed but malformed body then reaches ``parse`` → 400).
     """
     values = [
         text
         for match in islice(_TIMESTAMP_FIELD.finditer(raw), _MAX_TIMESTAMPS)
         if (text := _json_scalar_text(match.group(1))) is not None
     ]
-    return values or [""]
+    return [*values, ""]
 
 
 def _json_scalar_text(token: bytes) -> str | None:
