@@ -89,6 +89,9 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(
             max_workers=engine_threads or os.cpu_count() or 2, thread_name_prefix="engine"
         )
+        # Acknowledgements get threads of their own: they never queue behind the reply
+        # jobs' database writes in asyncio's default pool.
+        self._ack_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inbox-ack")
 
     async def accept(self, adapter: ChannelAdapter, events: list[InboundEvent]) -> int:
         """Store the new events and queue their replies; returns how many were new.
@@ -101,8 +104,10 @@ class Dispatcher:
             return 0
         self._adapters.setdefault(adapter.name, adapter)
         try:
+            loop = asyncio.get_running_loop()
             new = await asyncio.wait_for(
-                asyncio.to_thread(self._inbox.store, events), timeout=self._ack_timeout
+                loop.run_in_executor(self._ack_pool, self._inbox.store, events),
+                timeout=self._ack_timeout,
             )
         except TimeoutError as exc:
             # The insert may still commit later; the redelivery then finds the row, and
@@ -223,6 +228,7 @@ class Dispatcher:
     def close(self) -> None:
         """Release the engine's threads (at shutdown)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._ack_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _delivery_steps(event: InboundEvent, parts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
