@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -68,10 +68,8 @@ class Relay:
     def _drop_all(self) -> None:
         with self._lock:
             for sock in self._sockets:
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self._sockets.clear()
 
@@ -113,10 +111,8 @@ class Relay:
             return
         finally:
             for sock in (a, b):
-                try:
+                with suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass
 
 
 def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
@@ -173,7 +169,10 @@ def _waiting(url: str) -> int:
         with engine.connect() as conn:
             return int(
                 conn.execute(
-                    text("SELECT count(*) FROM inbox_events WHERE status IN ('received','replying')")
+                    text(
+                        "SELECT count(*) FROM inbox_events "
+                        "WHERE status IN ('received', 'replying')"
+                    )
                 ).scalar_one()
             )
     finally:
