@@ -22,7 +22,7 @@ from bot.channels.messenger import MessengerAdapter
 from bot.channels.routes import webhook_routes
 from bot.channels.subscriptions import SqlSubscriptions
 from bot.channels.telegram import TelegramAdapter
-from bot.channels.tokens import SqlTokenStore
+from bot.channels.tokens import SqlTokenStore, TokenCipher
 from bot.channels.zalo_bot import ZaloBotAdapter
 from bot.channels.zalo_oa import ZaloOAAdapter
 from bot.conversations import RedisConversationStore, SqlConversationStore
@@ -135,6 +135,7 @@ def build_channels(
                 app_secret=zalo["app_secret"],
                 token_store=SqlTokenStore(
                     factory=factory,
+                    cipher=TokenCipher(settings.token_key_value()),
                     channel="zalo-oa",
                     access=zalo["access_token"],
                     refresh=zalo["refresh_token"],

@@ -31,6 +31,13 @@ class ServerSettings(BaseSettings):
     redis_url: str = ""
     #: Reverse proxies (comma-separated addresses) whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
+    #: Fernet key that encrypts channel tokens in the database
+    #: (``python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())"``).
+    token_key: SecretStr | None = None
+
+    def token_key_value(self) -> str:
+        """The token key, or "" when unset (tokens are then stored unencrypted)."""
+        return _real(self.token_key, "TTHC_TOKEN_KEY")
 
     def trusted_proxy_set(self) -> frozenset[str]:
         """``trusted_proxies`` as a set of addresses."""
