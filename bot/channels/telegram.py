@@ -136,7 +136,7 @@ class TelegramAdapter:
             .updater(None)
         )
         if rate_limit:
-            # No retries inside PTB: the dispatcher's ``with_retries`` waits out a 429
+            # No retries inside PTB: the reply job's retry (bot.channels.jobs) waits out a 429
             # once, and PTB retrying too would double the wait and hide it.
             builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
         self._app: Application[ExtBot[Any], Any, Any, Any, Any, Any] = builder.build()

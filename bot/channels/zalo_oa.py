@@ -69,7 +69,7 @@ TRANSIENT_ERRORS = frozenset({-100})
 _TIMESTAMP_FIELD = re.compile(rb'"timestamp"\s*:\s*("(?:[^"\\]|\\[\s\S])*"|[-+0-9.eE]+)')
 _MAX_TIMESTAMPS = 4
 #: Zalo's throttle counts calls per minute (secondary sources), so a 1 s pause would
-#: probably hit it again; ``with_retries`` caps the wait anyway.
+#: probably hit it again; the reply job is retried after this many seconds.
 THROTTLE_RETRY_AFTER = 5.0
 
 
