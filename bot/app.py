@@ -116,7 +116,8 @@ def build_channels(
     # Telegram and Zalo Bot URLs contain the bot token; httpx logs URLs at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     factory = make_session_factory(assistant.database)
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    timeout = delivery.platform_timeout_seconds
+    client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
     adapters: list[ChannelAdapter] = []
     if (telegram := channels.telegram()) is not None:
         adapters.append(

@@ -68,6 +68,9 @@ class DeliverySettings(BaseSettings):
     #: Seconds a webhook waits for the database before answering 503 (the platform
     #: redelivers); kept under Zalo's ~2 s.
     ack_timeout_seconds: float = 0.9
+    #: Seconds to wait for a platform's answer to one send; past it the part counts as
+    #: sent (its fate is unknown, and resending could show it twice).
+    platform_timeout_seconds: float = 10.0
     #: Tries of one reply job before its event is marked failed.
     reply_max_attempts: int = 25
     #: Backoff after a 5xx or a network error: first wait and cap, in seconds.
