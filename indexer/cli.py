@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from indexer import integrity
 from indexer.build import INDEXED_KINDS, build_index
 from indexer.components import load_glossary, make_embedder, make_retriever
 from indexer.evaluation import EvalFileError, evaluate, format_report, load_eval_file
@@ -104,8 +105,60 @@ def info(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
+    files = data.pop("files")
     for key, value in data.items():
         click.echo(f"{key}: {value}")
+    size = integrity.total_size(files) / 1e6
+    click.echo(
+        f"files: {len(files)} tệp, {size:.1f} MB, mỗi tệp có sha256 trong manifest"
+        if files
+        else "files: không có checksum (thế hệ cũ; `tthc index build` tạo thế hệ có checksum)"
+    )
+
+
+@index.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per generation.")
+def verify(as_json: bool) -> None:
+    """Check every generation's files against the sizes and sha256 in its manifest.
+
+    Exit status 0 when the current generation is intact (or has no checksums), 1 when it
+    is missing or damaged; a serving process would then answer from the newest intact
+    generation before it (see /readyz).
+
+    \b
+    Example:
+      tthc index verify
+    """
+    store = GenerationStore(IndexSettings().resolved_index_dir())
+    current = store.current()
+    current_ok = False
+    for folder in reversed(store.generations()):
+        started = time.perf_counter()
+        try:
+            manifest = Manifest.read(folder)
+            integrity.verify(folder, manifest.files)
+            status = "ok" if manifest.files else "unverified"
+            problem = ""
+        except GenerationError as exc:
+            status, problem = "damaged", str(exc)
+        if folder == current:
+            current_ok = status != "damaged"
+        row = {
+            "generation": folder.name,
+            "current": folder == current,
+            "status": status,
+            "problem": problem,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            mark = "*" if row["current"] else " "
+            label = {"ok": "nguyên vẹn", "unverified": "không có checksum", "damaged": "HỎNG"}
+            click.echo(f"{mark} {folder.name}: {label[status]} {problem}".rstrip())
+    if current is None:
+        click.echo("Chưa có chỉ mục: chạy `tthc index build`.", err=True)
+    sys.exit(0 if current_ok else 1)
 
 
 def _open_retriever() -> HybridRetriever:

@@ -15,7 +15,11 @@ class IndexSettings(BaseSettings):
     pointing at a local model folder swaps in a larger model; the default needs nothing.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+    # An empty value (as copied from .env.example, or passed on by compose) means the
+    # default: read as a path it would be the current directory.
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     data_dir: Path = Path("var")
     index_dir: Path | None = None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: The project's ``data/`` folder (next to the packages in a checkout).
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: The bundled public data shipped as package data. In a checkout ``bundled_data`` is a
+#: symlink to the project's ``data/`` folder; a wheel (and so any non-editable install or
+#: the image) holds the files themselves, so the data is found from any directory.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "bundled_data"
 
 #: Load order: lower-priority sources first so the log reads naturally; the dataset
 #: priority in the repository makes the result the same in any order.

@@ -76,15 +76,21 @@ def init(ctx: click.Context) -> None:
 @kb.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Force a format.")
-@click.option("--bundled", is_flag=True, help="Import all public data shipped in data/.")
+@click.option("--bundled", is_flag=True, help="Import all public data shipped with the package.")
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
-    default=DEFAULT_DATA_DIR,
-    show_default=True,
-    help="Where the bundled data lives.",
+    default=None,
+    help="Where the bundled data lives (default: $TTHC_BUNDLED_DATA_DIR, else the copy "
+    "shipped inside the package).",
 )
 @click.option("--author", default="import", show_default=True, help="Name in revisions.")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Import only into an empty knowledge base (a container's first start): a "
+    "re-import must never overwrite what staff have edited since.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def import_(
@@ -92,8 +98,9 @@ def import_(
     paths: tuple[Path, ...],
     fmt: str | None,
     bundled: bool,
-    data_dir: Path,
+    data_dir: Path | None,
     author: str,
+    if_empty: bool,
     as_json: bool,
 ) -> None:
     """Import files; the format is detected (portal JSONL/XLSX, FAQ, hotline CSV/XLSX,
@@ -104,16 +111,31 @@ def import_(
       tthc kb import --bundled
       tthc kb import data/dvcqg_opengov_crawl/details.jsonl.gz
       tthc kb import hotlines.xlsx --author "nguyen.van.a"
+      tthc kb import --bundled --if-empty   # the image's entrypoint
     """
     from tqdm import tqdm  # only the import command draws a progress bar
 
-    kbc = _context(ctx)
-    migrate.upgrade(kbc.engine)
     files = list(paths)
     if bundled:
-        files = bundled_paths(data_dir) + files
+        folder = data_dir or KnowledgeSettings().bundled_data_dir or DEFAULT_DATA_DIR
+        try:
+            files = bundled_paths(folder) + files
+        except FileNotFoundError as exc:
+            click.echo(f"Không tìm thấy dữ liệu kèm theo: {exc}", err=True)
+            sys.exit(2)
     if not files:
         raise click.UsageError("give at least one PATH or --bundled")
+    kbc = _context(ctx)
+    migrate.upgrade(kbc.engine)
+    if if_empty:
+        with transaction(kbc.factory) as session:
+            revision = KnowledgeRepository(session).max_revision()
+        if revision:
+            if as_json:
+                _echo_json({"imported": False, "knowledge_revision": revision})
+            else:
+                click.echo(f"Cơ sở tri thức đã có dữ liệu (phiên bản {revision}): không nhập lại.")
+            return
     bar = tqdm(
         total=len(files), desc="Đọc tệp", unit="tệp", file=sys.stderr, disable=as_json or None
     )

@@ -14,10 +14,17 @@ class KnowledgeSettings(BaseSettings):
     ``$TTHC_DATA_DIR/tthc.sqlite3`` is used, so a fresh machine needs no server.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+    # An empty value (as copied from .env.example, or passed on by compose) means the
+    # default: read as a path it would be the current directory.
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     data_dir: Path = Path("var")
     database_url: str = ""
+    #: Where ``tthc kb import --bundled`` reads the public data; empty means the copy
+    #: shipped inside the package (``knowledge/bundled_data``).
+    bundled_data_dir: Path | None = None
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL to connect to (creates the data folder for SQLite)."""

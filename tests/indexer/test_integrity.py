@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from indexer import integrity
-from indexer.glossary import Glossary
+from indexer.build import build_index
+from indexer.glossary import DEFAULT_GLOSSARY, Glossary
 from indexer.integrity import GenerationDamaged
 from indexer.retriever import HybridRetriever
 from indexer.store import (
@@ -27,6 +28,7 @@ from indexer.store import (
     GenerationStore,
     Manifest,
 )
+from knowledge.db import make_engine, make_session_factory
 from tests.fakes import FakeEmbedder
 from tests.indexer.conftest import Builder, make_retriever
 
@@ -54,17 +56,50 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def two_generations(build: Builder) -> tuple[Path, Path]:
-    older = build().generation
-    newer = build().generation
-    assert older != newer
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory: pytest.TempPathFactory, small_kb_file: Path) -> Path:
+    """Two real generations of the small knowledge base, built once for this module."""
+    root = tmp_path_factory.mktemp("integrity")
+    shutil.copy(small_kb_file, root / "kb.sqlite3")
+    factory = make_session_factory(make_engine(f"sqlite:///{root / 'kb.sqlite3'}"))
+    store = GenerationStore(root / "index")
+    for _ in range(2):
+        build_index(
+            factory=factory,
+            store=store,
+            embedder=FakeEmbedder(),
+            glossary=Glossary.load(DEFAULT_GLOSSARY),
+            glossary_sha256="test",
+        )
+    return store.index_dir
+
+
+@pytest.fixture
+def two_generations(built_index: Path, gen_store: GenerationStore) -> tuple[Path, Path]:
+    """A private copy of the two generations (older, newer); ``current`` is the newer."""
+    shutil.copytree(built_index, gen_store.index_dir, symlinks=True)
+    older, newer = gen_store.generations()
+    assert gen_store.current() == newer
     return older, newer
 
 
-def test_build_lists_size_and_sha256_of_every_file(
-    build: Builder, gen_store: GenerationStore
-) -> None:
-    folder = build().generation
+def switch(store: GenerationStore, folder: Path) -> None:
+    """Point ``current`` at ``folder`` the way a build does (one rename)."""
+    tmp = store.index_dir / ".current.tmp"
+    tmp.symlink_to(folder.name)
+    tmp.replace(store.index_dir / CURRENT)
+
+
+def publish_copy(store: GenerationStore, source: Path) -> Path:
+    """A new generation with ``source``'s files (as a rebuild of unchanged data gives)."""
+    folder = store.index_dir / ("gen-99999999T999999999999Z-" + source.name[-4:])
+    shutil.copytree(source, folder)
+    switch(store, folder)
+    return folder
+
+
+def test_build_lists_size_and_sha256_of_every_file(two_generations: tuple[Path, Path]) -> None:
+    folder = two_generations[1]
     files = Manifest.read(folder).files
     on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     on_disk.discard(MANIFEST)
@@ -76,9 +111,9 @@ def test_build_lists_size_and_sha256_of_every_file(
     assert integrity.verify(folder, files).keys() == files.keys()
 
 
-def test_every_file_is_covered(build: Builder) -> None:
+def test_every_file_is_covered(two_generations: tuple[Path, Path]) -> None:
     """A flipped byte in any one file of a generation is found, and named."""
-    folder = build().generation
+    folder = two_generations[1]
     files = Manifest.read(folder).files
     for name in files:
         copy = folder.parent / "copy"
@@ -112,14 +147,14 @@ def delete_keyword_file(folder: Path) -> str:
     ids=["flipped-byte", "truncated", "missing"],
 )
 def test_damaged_current_at_start_up_serves_the_previous_generation(
-    build: Builder,
+    two_generations: tuple[Path, Path],
     gen_store: GenerationStore,
     glossary: Glossary,
     caplog: pytest.LogCaptureFixture,
     damage: Callable[[Path], str],
     problem: str,
 ) -> None:
-    older, newer = two_generations(build)
+    older, newer = two_generations
     damaged_file = damage(newer)
     caplog.set_level(logging.INFO, logger="indexer.retriever")
     retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
@@ -139,18 +174,19 @@ def test_damaged_current_at_start_up_serves_the_previous_generation(
 
 
 def test_damaged_new_generation_leaves_the_loaded_one_serving(
-    build: Builder,
+    two_generations: tuple[Path, Path],
     gen_store: GenerationStore,
     glossary: Glossary,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    build()
+    serving_before, damaged = two_generations
+    switch(gen_store, serving_before)
     retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
-    serving_before = retriever.generation()
-    damaged = build().generation
+    loaded = retriever.generation()
     flip_byte(damaged / STORE)
+    switch(gen_store, damaged)  # a new build is published, damaged on disk
 
-    assert retriever.generation() is serving_before  # not reloaded, still answering
+    assert retriever.generation() is loaded  # not reloaded, still answering
     assert retriever.search("khai sinh", k=1)
     assert retriever.serving().fallback and damaged.name in retriever.serving().refused
     [line] = errors(caplog)
@@ -158,17 +194,17 @@ def test_damaged_new_generation_leaves_the_loaded_one_serving(
     retriever.generation()
     assert len(errors(caplog)) == 1  # refused once, not re-hashed on every search
 
-    repaired = build().generation  # the next good build is picked up as usual
+    repaired = publish_copy(gen_store, serving_before)  # the next good build
     assert retriever.generation().folder == repaired and not retriever.serving().fallback
 
 
 def test_file_damaged_while_serving_is_noticed(
-    build: Builder,
+    two_generations: tuple[Path, Path],
     gen_store: GenerationStore,
     glossary: Glossary,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    older, newer = two_generations(build)
+    older, newer = two_generations
     retriever = HybridRetriever(
         store=gen_store,
         embedder=FakeEmbedder(),
@@ -191,12 +227,13 @@ def test_file_damaged_while_serving_is_noticed(
 
 
 def test_only_generation_damaged_is_not_served(
-    build: Builder,
+    two_generations: tuple[Path, Path],
     gen_store: GenerationStore,
     glossary: Glossary,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    only = build().generation
+    older, only = two_generations
+    shutil.rmtree(older)
     flip_byte(only / DENSE)
     retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
     with pytest.raises(GenerationError, match=DENSE):
@@ -208,28 +245,25 @@ def test_only_generation_damaged_is_not_served(
 
 
 def test_current_switched_back_to_a_refused_generation(
-    build: Builder, gen_store: GenerationStore, glossary: Glossary
+    two_generations: tuple[Path, Path], gen_store: GenerationStore, glossary: Glossary
 ) -> None:
-    older, newer = two_generations(build)
+    older, newer = two_generations
     flip_byte(newer / DENSE)
     retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
     assert retriever.generation().folder == older
-    link = gen_store.index_dir / CURRENT
-    link.unlink()
-    link.symlink_to(older.name)
+    switch(gen_store, older)
     assert retriever.generation().folder == older and not retriever.serving().fallback
-    link.unlink()
-    link.symlink_to(newer.name)
+    switch(gen_store, newer)
     assert retriever.generation().folder == older and retriever.serving().fallback
 
 
 def test_generation_without_checksums_serves_with_a_warning(
-    build: Builder,
+    two_generations: tuple[Path, Path],
     gen_store: GenerationStore,
     glossary: Glossary,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    folder = build().generation
+    folder = two_generations[1]
     data = json.loads((folder / MANIFEST).read_text("utf-8"))
     del data["files"]  # as written before checksums existed
     (folder / MANIFEST).write_text(json.dumps(data), "utf-8")
@@ -246,12 +280,42 @@ def test_generation_without_checksums_serves_with_a_warning(
     )
 
 
-def test_build_does_not_reuse_a_damaged_previous_generation(build: Builder) -> None:
-    first = build()
-    flip_byte(first.generation / STORE)
+def test_build_does_not_reuse_a_damaged_previous_generation(
+    two_generations: tuple[Path, Path], build: Builder
+) -> None:
+    flip_byte(two_generations[1] / STORE)
     second = build()
     assert second.records_reused == 0 and second.records_read == second.records
     files = Manifest.read(second.generation).files
     integrity.verify(second.generation, files)
     third = build()  # an intact previous generation is reused again
     assert third.records_reused == third.records
+
+
+def test_verify_command(
+    two_generations: tuple[Path, Path], gen_store: GenerationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from indexer.cli import index
+
+    older, newer = two_generations
+    monkeypatch.setenv("TTHC_INDEX_DIR", str(gen_store.index_dir))
+
+    def verify() -> tuple[int, dict[str, dict[str, object]]]:
+        result = CliRunner().invoke(index, ["verify", "--json"])
+        rows = [json.loads(line) for line in result.output.splitlines()]
+        return result.exit_code, {str(row["generation"]): row for row in rows}
+
+    code, rows = verify()
+    assert code == 0 and {r["status"] for r in rows.values()} == {"ok"}
+    assert rows[newer.name]["current"] and not rows[older.name]["current"]
+    flip_byte(older / DENSE)
+    code, rows = verify()
+    assert code == 0  # the current generation is intact
+    assert rows[older.name]["status"] == "damaged" and DENSE in str(rows[older.name]["problem"])
+    truncate(newer / STORE)
+    code, rows = verify()
+    assert code == 1 and rows[newer.name]["status"] == "damaged"
+    info = CliRunner().invoke(index, ["info"])
+    assert info.exit_code == 0 and "sha256 trong manifest" in info.output
