@@ -210,3 +210,39 @@ def test_entrypoint_is_posix_sh() -> None:
         )
         result = subprocess.run(args, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stderr
+
+
+def test_dockerignore_keeps_secrets_out_and_what_the_image_copies_in() -> None:
+    import fnmatch
+
+    patterns = [
+        line.strip()
+        for line in (REPO_ROOT / ".dockerignore").read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignored(path: str) -> bool:
+        verdict = False
+        for pattern in patterns:  # later lines win, "!" re-includes (Docker's rule)
+            negate = pattern.startswith("!")
+            pattern = pattern.lstrip("!")
+            parts = path.split("/")
+            if pattern.startswith("**/"):  # at any depth: match any one component
+                hit = any(fnmatch.fnmatch(part, pattern[3:]) for part in parts)
+            else:  # from the context root: the path or one of its parent folders
+                hit = any(
+                    fnmatch.fnmatch("/".join(parts[: i + 1]), pattern) for i in range(len(parts))
+                )
+            if hit:
+                verdict = not negate
+        return verdict
+
+    assert ignored(".env") and ignored(".venv") and ignored(".git") and ignored("var")
+    assert ignored("bot/__pycache__/app.cpython-311.pyc")
+    for stage in stages():
+        for instruction, args in stage:
+            if instruction == "COPY" and "--from=" not in args:
+                *sources, _ = [p for p in args.split() if not p.startswith("--")]
+                for source in sources:
+                    assert not ignored(source), source
+    assert not ignored("knowledge/bundled_data") and not ignored("data/hotlines/hotlines.csv")
