@@ -28,6 +28,7 @@ from bot.channels.zalo_oa import ZaloOAAdapter
 from bot.conversations import RedisConversationStore, SqlConversationStore
 from bot.engine.conversation import ConversationStore, InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
+from bot.engine_process import engine_pool
 from bot.ratelimit import RateLimiter
 from bot.settings import BotSettings, ChannelSettings, DeliverySettings, ServerSettings
 from bot.web import create_app
@@ -195,6 +196,9 @@ def build_channels(
         subscriptions=SqlSubscriptions(factory=factory),
         ack_timeout=delivery.ack_timeout_seconds,
         engine_threads=delivery.engine_threads or None,
+        engine_processes=engine_pool(delivery.engine_processes)
+        if delivery.engine_processes
+        else None,
     )
     queue.bind(dispatcher.process)
     routes = [

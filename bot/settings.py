@@ -65,6 +65,9 @@ class DeliverySettings(BaseSettings):
     worker_concurrency: int = 8
     #: Threads that run the answer engine (0 = one per core).
     engine_threads: int = 0
+    #: Processes that run the answer engine for channel replies (0 = threads of the
+    #: serving process). Each holds its own copy of the index and model.
+    engine_processes: int = 0
     #: Seconds a webhook waits for the database before answering 503 (the platform
     #: redelivers); kept under Zalo's ~2 s.
     ack_timeout_seconds: float = 0.9

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -41,15 +43,38 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 
 
+#: One writer at a time per SQLite engine within this process. SQLite admits one writer
+#: anyway; queueing our own threads on a lock instead of SQLite's busy handler (which
+#: sleeps in steps of up to 100 ms) keeps a webhook's insert from waiting behind
+#: those sleeps while the reply jobs write.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(factory: sessionmaker[Session]) -> AbstractContextManager[Any]:
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.get(bind)
+        if lock is None:
+            lock = _SQLITE_WRITERS[bind] = threading.RLock()
+    return lock
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back everything on any error."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    """One unit of work: commit on success, roll back everything on any error.
+
+    On SQLite, the process's writers take turns (see ``_SQLITE_WRITERS``).
+    """
+    with _writer_lock(factory):
+        session = factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from bot.channels.base import (
@@ -77,6 +77,7 @@ class Dispatcher:
         subscriptions: Subscriptions | None = None,
         ack_timeout: float = 0.9,
         engine_threads: int | None = None,
+        engine_processes: Executor | None = None,
     ) -> None:
         self._engine = engine
         self._inbox = inbox
@@ -89,6 +90,8 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(
             max_workers=engine_threads or os.cpu_count() or 2, thread_name_prefix="engine"
         )
+        #: When given, questions go to these processes (``bot.engine_process``).
+        self._processes = engine_processes
         # Acknowledgements get threads of their own: they never queue behind the reply
         # jobs' database writes in asyncio's default pool.
         self._ack_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inbox-ack")
@@ -222,13 +225,20 @@ class Dispatcher:
             text = str(picked[1])
         question = Question(text=text, channel=event.channel, user_id=event.user_id, choice=picked)
         loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(self._pool, self._engine.answer, question)
+        if self._processes is not None:
+            from bot import engine_process
+
+            answer = await loop.run_in_executor(self._processes, engine_process.answer, question)
+        else:
+            answer = await loop.run_in_executor(self._pool, self._engine.answer, question)
         return answer_to_message(answer, feedback_id=event.event_key[:20])
 
     def close(self) -> None:
         """Release the engine's threads (at shutdown)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._ack_pool.shutdown(wait=False, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.shutdown(wait=False, cancel_futures=True)
 
 
 def _delivery_steps(event: InboundEvent, parts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

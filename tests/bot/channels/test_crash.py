@@ -68,9 +68,13 @@ def _post(port: int, n: int) -> int:
     return response.status_code
 
 
-@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+@pytest.mark.parametrize(
+    ("stop", "engine_processes"),
+    [(signal.SIGKILL, "0"), (signal.SIGTERM, "1")],
+    ids=["kill-9", "sigterm-engine-process"],
+)
 def test_every_acknowledged_event_is_answered_once_across_a_crash(
-    small_real_env: dict[str, str], tmp_path: Path, stop: signal.Signals
+    small_real_env: dict[str, str], tmp_path: Path, stop: signal.Signals, engine_processes: str
 ) -> None:
     faults = Faults()
     faults.delay = 0.05  # a platform that takes its time: sends are in flight when we stop
@@ -83,6 +87,7 @@ def test_every_acknowledged_event_is_answered_once_across_a_crash(
             "ZALO_BOT_WEBHOOK_SECRET": SECRET,
             "ZALO_BOT_API_BASE_URL": platform.base_url,
             "OMP_NUM_THREADS": "1",
+            "TTHC_ENGINE_PROCESSES": engine_processes,
         }
         port = _port()
         server = _start(env, port)
