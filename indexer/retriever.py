@@ -145,6 +145,14 @@ class _Generation:
                 "served unverified; `tthc index build` writes a verified one",
                 folder.name,
             )
+        try:
+            self._load(folder)
+        except GenerationError:
+            raise
+        except Exception as exc:  # FAISS, SQLite, bm25s or numpy on a file they cannot read
+            raise GenerationError(f"{folder.name} cannot be loaded: {exc!r}") from exc
+
+    def _load(self, folder: Path) -> None:
         self.store = ChunkStore(folder / STORE)
         table = self.store.chunk_table()
         self.kinds = np.array([row[3] for row in table], dtype=object)

@@ -71,13 +71,20 @@ class Manifest:
         path = folder / MANIFEST
         if not path.is_file():
             raise GenerationError(f"{folder} has no {MANIFEST}: not a complete generation")
-        data = json.loads(path.read_text("utf-8"))
-        if data.get("format_version") != FORMAT_VERSION:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise GenerationError(f"{folder.name}: {MANIFEST} is damaged ({exc})") from exc
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            found = data.get("format_version") if isinstance(data, dict) else None
             raise GenerationError(
-                f"{folder}: index format {data.get('format_version')} "
+                f"{folder}: index format {found} "
                 f"(this version reads {FORMAT_VERSION}); rebuild with `tthc index build --full`"
             )
-        return cls(**data)
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise GenerationError(f"{folder.name}: {MANIFEST} is damaged ({exc})") from exc
 
     def write(self, folder: Path) -> None:
         """Write the manifest (the last file of a generation)."""

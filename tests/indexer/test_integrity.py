@@ -319,3 +319,35 @@ def test_verify_command(
     assert code == 1 and rows[newer.name]["status"] == "damaged"
     info = CliRunner().invoke(index, ["info"])
     assert info.exit_code == 0 and "sha256 trong manifest" in info.output
+
+
+def test_damaged_manifest_is_refused(
+    two_generations: tuple[Path, Path],
+    gen_store: GenerationStore,
+    glossary: Glossary,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    older, newer = two_generations
+    (newer / MANIFEST).write_bytes(b"\x00garbage{")
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    assert retriever.generation().folder == older and retriever.serving().fallback
+    [line] = errors(caplog)
+    assert newer.name in line and MANIFEST in line
+
+
+def test_unloadable_generation_without_checksums_is_refused(
+    two_generations: tuple[Path, Path],
+    gen_store: GenerationStore,
+    glossary: Glossary,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without checksums nothing is verified, but a file FAISS cannot read still falls back."""
+    older, newer = two_generations
+    data = json.loads((newer / MANIFEST).read_text("utf-8"))
+    del data["files"]
+    (newer / MANIFEST).write_text(json.dumps(data), "utf-8")
+    truncate(newer / DENSE)
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    assert retriever.generation().folder == older and retriever.serving().fallback
+    [line] = errors(caplog)
+    assert newer.name in line and "cannot be loaded" in line
