@@ -1,6 +1,6 @@
 """Delivery under load and faults, with real processes; prints its figures.
 
-    python bench/delivery.py [--events 200] [--concurrency 16] [--short]
+    python bench/delivery.py [--events 200] [--concurrency 16] [--rate 15] [--short]
                              [--scenarios baseline,platform_500,...] [--soak-seconds 600]
 
 Needs a built index (`make run`; its folder is TTHC_DATA_DIR, default var/) and, for
@@ -124,13 +124,23 @@ class Deployment:
             self.workers.append(process)
 
     def rss_mb(self) -> float:
-        total = 0
-        for process in [*self.webs, *self.workers]:
-            status = Path(f"/proc/{process.pid}/status")
-            if status.exists():
+        """Resident memory of every started process and its children (engine processes)."""
+        pids = [p.pid for p in [*self.webs, *self.workers]]
+        total, seen = 0, set()
+        while pids:
+            pid = pids.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            status = Path(f"/proc/{pid}/status")
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            try:
                 for line in status.read_text().splitlines():
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
+                pids += [int(c) for c in children.read_text().split()]
+            except OSError:
+                continue
         return round(total / 1024, 1)
 
     def waiting(self) -> int:
@@ -245,7 +255,18 @@ def run_scenario(
                         else:
                             statuses.setdefault(n, status)
 
-                list(pool.map(send, enumerate(deliveries)))
+                if args.rate:
+                    # Paced: a steady offered load, as platforms deliver it.
+                    futures = []
+                    for item in enumerate(deliveries):
+                        delay = started + item[0] / args.rate - time.perf_counter()
+                        if delay > 0:
+                            time.sleep(delay)
+                        futures.append(pool.submit(send, item))
+                    for future in futures:
+                        future.result()
+                else:
+                    list(pool.map(send, enumerate(deliveries)))
             ack_seconds = time.perf_counter() - started
             injector.join()
             # The platform redelivers what was not acknowledged.
@@ -405,6 +426,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--short", action="store_true", help="3 s faults instead of 30 s")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="Events per second, paced (default: as fast as the clients go).")
     parser.add_argument("--scenarios", default="", help="Comma-separated (default: all).")
     parser.add_argument("--soak-seconds", type=float, default=0,
                         help="Also run a baseline load for this long and report RSS.")
