@@ -28,7 +28,7 @@ from bot.channels.zalo_oa import ZaloOAAdapter
 from bot.conversations import RedisConversationStore, SqlConversationStore
 from bot.engine.conversation import ConversationStore, InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
-from bot.engine_process import engine_pool
+from bot.engine_process import engine_pool, warm_up
 from bot.ratelimit import RateLimiter
 from bot.settings import BotSettings, ChannelSettings, DeliverySettings, ServerSettings
 from bot.web import create_app
@@ -105,13 +105,15 @@ def build_channels(
     delivery: DeliverySettings | None = None,
     *,
     run_worker: bool | None = None,
+    default_engine_processes: int = 0,
 ) -> Channels:
     """The configured channels, their webhook routes, the reply job queue and the hooks
     to run at start-up and shutdown.
 
     A channel whose credentials are missing is simply not built (its route is a 404).
     ``run_worker`` (default: ``TTHC_WORKER_IN_PROCESS``, always on SQLite) starts the
-    reply worker inside this process.
+    reply worker inside this process. ``default_engine_processes`` applies when
+    ``TTHC_ENGINE_PROCESSES`` is unset.
     """
     delivery = delivery or DeliverySettings()
     # Telegram and Zalo Bot URLs contain the bot token; httpx logs URLs at INFO.
@@ -170,6 +172,10 @@ def build_channels(
                 feedback.record, channel=event.channel, answer_id=answer_id, value=value, cited=""
             )
 
+    processes = delivery.engine_processes
+    if processes is None:
+        processes = default_engine_processes
+    pool = engine_pool(processes) if processes and adapters else None
     inbox = SqlInbox(factory=factory)
     queue = JobQueue.for_database(
         assistant.database.url.render_as_string(hide_password=False),
@@ -196,9 +202,7 @@ def build_channels(
         subscriptions=SqlSubscriptions(factory=factory),
         ack_timeout=delivery.ack_timeout_seconds,
         engine_threads=delivery.engine_threads or None,
-        engine_processes=engine_pool(delivery.engine_processes)
-        if delivery.engine_processes
-        else None,
+        engine_processes=pool,
     )
     queue.bind(dispatcher.process)
     routes = [
@@ -208,6 +212,8 @@ def build_channels(
     ]
     worker = delivery.worker_in_process if run_worker is None else run_worker
     startup: list[Callable[[], Any]] = [queue.open]
+    if pool is not None:
+        startup.append(lambda: warm_up(pool))  # the children load the index now
     if worker or not queue.durable:
         startup.append(queue.start_worker)
     # Groups: the bot's @username (from getMe unless configured) to see it mentioned.
@@ -222,8 +228,13 @@ def build_web_app(
     assistant: Assistant,
     settings: ServerSettings,
     channels: ChannelSettings | None = None,
+    *,
+    default_engine_processes: int = 0,
 ) -> Starlette:
-    """The ASGI app over an assistant: web chat, channel webhooks, health and readiness."""
+    """The ASGI app over an assistant: web chat, channel webhooks, health and readiness.
+
+    ``default_engine_processes``: see :func:`build_channels`.
+    """
 
     def ready() -> dict[str, object] | None:
         # Ready while some intact generation serves, also a fallback: taking every
@@ -241,7 +252,12 @@ def build_web_app(
             "knowledge_revision": manifest.knowledge_revision,
         }
 
-    built = build_channels(assistant, settings, channels or ChannelSettings())
+    built = build_channels(
+        assistant,
+        settings,
+        channels or ChannelSettings(),
+        default_engine_processes=default_engine_processes,
+    )
     return create_app(
         engine=assistant.engine,
         feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),

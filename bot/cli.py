@@ -120,7 +120,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = ServerSettings()
     assistant = _assistant(shared_state=True)
-    app = build_web_app(assistant, settings)
+    app = build_web_app(assistant, settings, default_engine_processes=1)
     listen_host, listen_port = host or settings.host, port or settings.port
     click.echo(f"Trợ lý TTHC: http://{listen_host}:{listen_port}/ (Ctrl-C để dừng)", err=True)
     try:
@@ -142,7 +142,9 @@ def worker() -> None:
       TTHC_DATABASE_URL=postgresql+psycopg://tthc@db/tthc tthc worker
     """
     assistant = _assistant(shared_state=True)
-    channels = build_channels(assistant, ServerSettings(), ChannelSettings(), run_worker=True)
+    channels = build_channels(
+        assistant, ServerSettings(), ChannelSettings(), run_worker=True, default_engine_processes=1
+    )
     if not channels.queue.durable:
         assistant.close()
         click.echo(

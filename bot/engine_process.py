@@ -8,8 +8,9 @@ and answers cross the process boundary as the engine's plain dataclasses.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from bot.engine.model import Answer, Answerer, Question
 
@@ -28,6 +29,17 @@ def answer(question: Question) -> Answer:
     if _ENGINE is None:
         raise RuntimeError("the engine process was not started")
     return _ENGINE.answer(question)
+
+
+def _ready() -> bool:
+    return _ENGINE is not None
+
+
+async def warm_up(pool: Executor) -> None:
+    """Start every child now (each loads the index), not at the first question."""
+    loop = asyncio.get_running_loop()
+    workers = getattr(pool, "_max_workers", 1)
+    await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(workers)))
 
 
 def engine_pool(processes: int) -> ProcessPoolExecutor:

@@ -11,7 +11,9 @@ from bot.request_body import DEFAULT_MAX_BODY_BYTES
 class BotSettings(BaseSettings):
     """Conversation behaviour of the answer engine."""
 
-    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     #: Seconds of silence after which a conversation (topic, pending choice) is forgotten.
     conversation_ttl_seconds: int = 1800
@@ -20,7 +22,9 @@ class BotSettings(BaseSettings):
 class ServerSettings(BaseSettings):
     """Where ``tthc serve`` listens (``TTHC_HOST``, ``TTHC_PORT``)."""
 
-    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -56,7 +60,9 @@ class DeliverySettings(BaseSettings):
     The defaults suit production; the reliability tests shorten them.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     #: Run reply jobs inside ``tthc serve`` (always so on SQLite); false when separate
     #: ``tthc worker`` processes do it.
@@ -65,9 +71,11 @@ class DeliverySettings(BaseSettings):
     worker_concurrency: int = 8
     #: Threads that run the answer engine (0 = one per core).
     engine_threads: int = 0
-    #: Processes that run the answer engine for channel replies (0 = threads of the
-    #: serving process). Each holds its own copy of the index and model.
-    engine_processes: int = 0
+    #: Processes that run the answer engine for channel replies, so it never holds the
+    #: interpreter lock that acknowledges webhooks (0 = threads of the serving process).
+    #: Unset: 1 in ``tthc serve`` and ``tthc worker`` when a channel is configured.
+    #: Each holds its own copy of the index and model.
+    engine_processes: int | None = None
     #: Seconds a webhook waits for the database before answering 503 (the platform
     #: redelivers); kept under Zalo's ~2 s.
     ack_timeout_seconds: float = 0.9
