@@ -60,8 +60,8 @@ from tests.bot.channels.test_delivery import update as bot_update  # noqa: E402
 from tests.bot.channels.test_scale_out import Relay  # noqa: E402
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
-#: TTHC_ENGINE_PROCESSES of the started processes (``--engine-processes``).
-ENGINE_PROCESSES = 0
+#: TTHC_ENGINE_PROCESSES of the started processes (``--engine-processes``; None: default).
+ENGINE_PROCESSES: int | None = None
 QUESTIONS = (
     "lệ phí cấp hộ chiếu phổ thông",
     "đăng ký thường trú cần giấy tờ gì",
@@ -186,8 +186,9 @@ def deploy(scale: bool, platform_url: str, short: bool, workdir: Path) -> Deploy
         "TTHC_RECOVER_CRON": "*/2 * * * * *" if short else "*/15 * * * * *",
         "TTHC_REPLY_BACKOFF_CAP_SECONDS": "2" if short else "30",
         "TTHC_PLATFORM_TIMEOUT_SECONDS": "1" if short else "10",
-        "TTHC_ENGINE_PROCESSES": str(ENGINE_PROCESSES),
     }
+    if ENGINE_PROCESSES is not None:
+        env["TTHC_ENGINE_PROCESSES"] = str(ENGINE_PROCESSES)
     relay = None
     if scale:
         admin = create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
@@ -431,8 +432,8 @@ def main() -> None:
     parser.add_argument("--scenarios", default="", help="Comma-separated (default: all).")
     parser.add_argument("--soak-seconds", type=float, default=0,
                         help="Also run a baseline load for this long and report RSS.")
-    parser.add_argument("--engine-processes", type=int, default=0,
-                        help="TTHC_ENGINE_PROCESSES of the started processes.")
+    parser.add_argument("--engine-processes", type=int, default=None,
+                        help="TTHC_ENGINE_PROCESSES of the started processes (default: unset).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     global ENGINE_PROCESSES
