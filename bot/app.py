@@ -120,7 +120,12 @@ def build_channels(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     factory = make_session_factory(assistant.database)
     timeout = delivery.platform_timeout_seconds
-    client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+        # Drop idle connections before servers do (uvicorn after 5 s, others later), so a
+        # send rarely meets a connection closed under it.
+        limits=httpx.Limits(keepalive_expiry=2.0),
+    )
     adapters: list[ChannelAdapter] = []
     if (telegram := channels.telegram()) is not None:
         adapters.append(

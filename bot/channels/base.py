@@ -88,6 +88,10 @@ def transport_failure(exc: Exception, what: str) -> PlatformUnavailable:
 
     Only the exception's class name goes into the message: URLs can hold tokens.
     """
+    if isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in str(exc):
+        # A kept-alive connection the server had already closed as idle: it never read
+        # the request (no byte of an answer came), so sending again cannot double it.
+        return PlatformUnavailable(f"{what}: connection closed before an answer")
     if isinstance(exc, _AFTER_SENDING):
         return DeliveryUncertain(f"{what}: no answer ({type(exc).__name__})")
     return PlatformUnavailable(f"{what} unreachable ({type(exc).__name__})")

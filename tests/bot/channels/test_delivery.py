@@ -302,3 +302,14 @@ def test_postgres_queue_answers_each_event_once_and_in_order_per_chat(
             assert row is not None and row.status == ANSWERED
 
     asyncio.run(scenario())
+
+
+def test_only_a_request_that_may_have_been_read_counts_as_uncertain() -> None:
+    from bot.channels.base import DeliveryUncertain, PlatformUnavailable, transport_failure
+
+    idle_closed = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    assert not isinstance(transport_failure(idle_closed, "x"), DeliveryUncertain)
+    assert isinstance(transport_failure(httpx.ConnectError("refused"), "x"), PlatformUnavailable)
+    assert not isinstance(transport_failure(httpx.ConnectError("refused"), "x"), DeliveryUncertain)
+    for after_sending in (httpx.ReadTimeout("slow"), httpx.ReadError("reset")):
+        assert isinstance(transport_failure(after_sending, "x"), DeliveryUncertain)
