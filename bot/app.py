@@ -180,7 +180,11 @@ def build_channels(
     processes = delivery.engine_processes
     if processes is None:
         processes = default_engine_processes
-    pool = engine_pool(processes) if processes and adapters else None
+    worker = delivery.worker_in_process if run_worker is None else run_worker
+    durable = JobQueue.durable_for(assistant.database.url.render_as_string(hide_password=False))
+    # Engine processes only where reply jobs run (a web-only process never needs them).
+    runs_jobs = worker or not durable
+    pool = engine_pool(processes) if processes and adapters and runs_jobs else None
     inbox = SqlInbox(factory=factory)
     queue = JobQueue.for_database(
         assistant.database.url.render_as_string(hide_password=False),
@@ -215,7 +219,6 @@ def build_channels(
         for adapter in adapters
         for route in webhook_routes(adapter, dispatcher, max_body_bytes=settings.max_body_bytes)
     ]
-    worker = delivery.worker_in_process if run_worker is None else run_worker
     startup: list[Callable[[], Any]] = [queue.open]
     if pool is not None:
         startup.append(lambda: warm_up(pool))  # the children load the index now

@@ -119,10 +119,15 @@ class JobQueue:
 
         self._reply_task = reply
 
+    @staticmethod
+    def durable_for(url: str) -> bool:
+        """Whether :meth:`for_database` gives a queue shared by processes (PostgreSQL)."""
+        return url.startswith("postgresql")
+
     @classmethod
     def for_database(cls, url: str, *, inbox: Inbox, **options: Any) -> JobQueue:
         """PostgreSQL (a SQLAlchemy URL) → the shared queue; anything else → in memory."""
-        if url.startswith("postgresql"):
+        if cls.durable_for(url):
             conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
             connector: Any = procrastinate.PsycopgConnector(
                 conninfo=conninfo, min_size=1, max_size=4
