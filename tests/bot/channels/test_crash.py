@@ -109,8 +109,10 @@ def test_every_acknowledged_event_is_answered_once_across_a_crash(
         assert acknowledged, "nothing was acknowledged before the stop"
         before_restart = len(faults.to_chats)
         answered_before = {chat for chat, _ in faults.to_chats}
-        # The stop left acknowledged events unanswered: the restart has work to resume.
-        assert len(answered_before) < len(acknowledged)
+        if stop == signal.SIGKILL:
+            # The kill left acknowledged events unanswered: the restart has work to resume.
+            # (SIGTERM lets running replies finish first, so it may leave nothing.)
+            assert len(answered_before) < len(acknowledged)
 
         server = _start(env, port)
         try:
