@@ -53,7 +53,7 @@ class Assistant:
         self.database.dispose()
 
 
-def build_assistant(*, shared_state: bool = False) -> Assistant:
+def build_assistant(*, shared_state: bool = False, migrate_schema: bool = True) -> Assistant:
     """Settings from the environment → a ready engine over the current index generation.
 
     ``shared_state`` (the server and the workers) keeps conversations where every
@@ -62,7 +62,8 @@ def build_assistant(*, shared_state: bool = False) -> Assistant:
     """
     knowledge_settings = KnowledgeSettings()
     database = make_engine(knowledge_settings.resolved_database_url())
-    migrate.upgrade(database)
+    if migrate_schema:  # engine processes skip it: no connection until a question needs one
+        migrate.upgrade(database)
     retriever = make_retriever(IndexSettings())
     retriever.generation()  # fail now, with a clear message, if there is no index
     bot_settings = BotSettings()

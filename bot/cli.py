@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 
 import click
 
@@ -256,6 +257,22 @@ def poll(once: bool, timeout: int) -> None:
 
 
 def _assistant(*, shared_state: bool = False) -> Assistant:
+    """The assistant; a server or worker (``shared_state``) waits up to two minutes for
+    a database that is starting or briefly down, instead of exiting at once."""
+    from sqlalchemy.exc import OperationalError
+
+    deadline = time.monotonic() + (120 if shared_state else 0)
+    while True:
+        try:
+            return _built(shared_state)
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            click.echo("Chưa kết nối được cơ sở dữ liệu; thử lại sau 2 giây…", err=True)
+            time.sleep(2)
+
+
+def _built(shared_state: bool) -> Assistant:
     try:
         return build_assistant(shared_state=shared_state)
     except GenerationError as exc:

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from bot.channels.base import (
@@ -39,6 +39,7 @@ from bot.channels.base import (
 from bot.channels.inbox import ANSWERED, FAILED, Inbox, InboxRow
 from bot.engine import texts
 from bot.engine.model import Answerer, Question
+from bot.engine_process import EnginePool
 from bot.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class Dispatcher:
         subscriptions: Subscriptions | None = None,
         ack_timeout: float = 0.9,
         engine_threads: int | None = None,
-        engine_processes: Executor | None = None,
+        engine_processes: EnginePool | None = None,
     ) -> None:
         self._engine = engine
         self._inbox = inbox
@@ -226,9 +227,7 @@ class Dispatcher:
         question = Question(text=text, channel=event.channel, user_id=event.user_id, choice=picked)
         loop = asyncio.get_running_loop()
         if self._processes is not None:
-            from bot import engine_process
-
-            answer = await loop.run_in_executor(self._processes, engine_process.answer, question)
+            answer = await self._processes.answer(question)
         else:
             answer = await loop.run_in_executor(self._pool, self._engine.answer, question)
         return answer_to_message(answer, feedback_id=event.event_key[:20])

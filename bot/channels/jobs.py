@@ -3,8 +3,8 @@
 Why procrastinate: the production database is already PostgreSQL, so the queue needs
 no other service; it gives retries with a per-exception decision (a platform's
 ``retry_after`` becomes the job's ``retry_in``), per-chat ``lock`` (one chat's events
-are answered in order, whichever worker takes them), ``queueing_lock`` (one waiting
-job per inbox row), periodic jobs and stalled-worker detection.
+are answered in order, whichever worker takes them), periodic jobs and stalled-worker
+detection.
 
 Durability does not rest on the queue alone: the inbox row is committed before the
 webhook answers 200, and the periodic ``tthc.recover`` job (also run at start-up)
@@ -112,8 +112,11 @@ class JobQueue:
             attempts = context.job.attempts if context.job is not None else 0
             await self._handler(inbox_id, attempts + 1 >= max_attempts)
 
+        # No queueing locks: a stalled job put back to "todo" would collide with one
+        # queued meanwhile for the same row. Duplicates are prevented by looking at the
+        # queue in ``recover`` and made harmless by ``process`` (a row answered once).
         @self.app.periodic(cron=recover_cron)
-        @self.app.task(name="tthc.recover", queueing_lock="tthc.recover")
+        @self.app.task(name="tthc.recover")
         async def recover(timestamp: int) -> None:
             await self.recover(older_than=self._lease)
 
@@ -156,31 +159,41 @@ class JobQueue:
             await self.app.close_async()
 
     async def defer(self, inbox_id: int, chat: str) -> None:
-        """Queue the reply job of one inbox row (a second one while it waits is a no-op)."""
+        """Queue the reply job of one inbox row (its lock is the chat: in order)."""
         await self.open()
-        deferrer = self._reply_task.configure(lock=chat, queueing_lock=f"reply:{inbox_id}")
-        with contextlib.suppress(queue_errors.AlreadyEnqueued):
-            await deferrer.defer_async(inbox_id=inbox_id)
+        await self._reply_task.configure(lock=chat).defer_async(inbox_id=inbox_id)
 
     async def recover(self, *, older_than: float) -> int:
-        """Retry jobs of dead workers, re-queue inbox rows nobody is answering.
+        """Retry reply jobs of dead workers, re-queue inbox rows no job is answering.
 
-        Returns how many rows were re-queued (those already waiting are not doubled).
+        Returns how many rows were re-queued (rows with a job waiting or running are
+        left to it).
         """
+        await self.open()
+        manager = self.app.job_manager
         if self.durable:
-            manager = self.app.job_manager
-            for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self._stalled):
+            stalled = await manager.get_stalled_jobs(
+                task_name="tthc.reply", seconds_since_heartbeat=self._stalled
+            )
+            for job in stalled:
                 logger.warning("retrying job %s left by a stopped worker", job.id)
                 try:
                     await manager.retry_job(job)
                 except queue_errors.ProcrastinateException:  # another worker did it
                     logger.info("job %s was already retried", job.id)
+        queued: set[int] = set()
+        for status in ("todo", "doing"):
+            for job in await manager.list_jobs_async(task="tthc.reply", status=status):
+                inbox_id = job.task_kwargs.get("inbox_id")
+                if isinstance(inbox_id, int):
+                    queued.add(inbox_id)
         rows = await asyncio.to_thread(self._inbox.unfinished, older_than=older_than)
-        for inbox_id, chat in rows:
+        missing = [(inbox_id, chat) for inbox_id, chat in rows if inbox_id not in queued]
+        for inbox_id, chat in missing:
             await self.defer(inbox_id, chat)
-        if rows:
-            logger.info("re-queued %d unanswered events", len(rows))
-        return len(rows)
+        if missing:
+            logger.info("re-queued %d unanswered events", len(missing))
+        return len(missing)
 
     async def start_worker(self) -> None:
         """Run the worker in the background of this process (``tthc serve``)."""

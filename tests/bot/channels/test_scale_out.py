@@ -115,13 +115,18 @@ class Relay:
                     sock.close()
 
 
+#: Where the processes' stderr goes (a file: a pipe nobody reads would fill and block).
+LOG = Path("/dev/null")
+
+
 def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with LOG.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 def _ready(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -132,7 +137,7 @@ def _ready(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         except httpx.HTTPError:
             pass
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert process.poll() is None, LOG.read_text(errors="replace")[-3000:]
         time.sleep(0.2)
     raise AssertionError("a web process did not become ready")
 
@@ -182,6 +187,8 @@ def _waiting(url: str) -> int:
 def test_two_web_processes_and_workers_answer_each_event_once_through_faults(
     small_real_env: dict[str, str], postgres_server_url: str, tmp_path: Path
 ) -> None:
+    global LOG
+    LOG = tmp_path / "processes.log"
     admin = create_engine(postgres_server_url)
     with admin.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -247,7 +254,7 @@ def test_two_web_processes_and_workers_answer_each_event_once_through_faults(
             deadline = time.monotonic() + 180
             while _waiting(url) and time.monotonic() < deadline:
                 time.sleep(0.5)
-            assert _waiting(url) == 0
+            assert _waiting(url) == 0, LOG.read_text(errors="replace")[-3000:]
 
     engine = create_engine(postgres_server_url)
     with engine.connect() as conn:
