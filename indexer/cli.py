@@ -16,7 +16,9 @@ from indexer.build import INDEXED_KINDS, build_index
 from indexer.components import load_glossary, make_embedder, make_retriever
 from indexer.evaluation import EvalFileError, evaluate, format_report, load_eval_file
 from indexer.rank_training import (
+    cross_validate,
     featurise,
+    first_stages,
     generated_examples,
     split_items,
     strict_train_examples,
@@ -161,8 +163,8 @@ def verify(as_json: bool) -> None:
     sys.exit(0 if current_ok else 1)
 
 
-def _open_retriever() -> HybridRetriever:
-    retriever = make_retriever(IndexSettings())
+def _open_retriever(*, rerank: bool = True) -> HybridRetriever:
+    retriever = make_retriever(IndexSettings(), rerank=rerank)
     try:
         retriever.generation()
     except GenerationError as exc:
@@ -224,8 +226,10 @@ def search(query: str, k: int, kinds: tuple[str, ...], as_json: bool, explain: b
             retriever.explain(query, k=k, kinds=list(kinds) or None), start=1
         ):
             hit = item.hit
-            origin = f"giai đoạn 1: #{item.first_stage_rank}" if item.first_stage_rank else (
-                "thêm vào: thủ tục gốc của một biến thể"
+            origin = (
+                f"giai đoạn 1: #{item.first_stage_rank}"
+                if item.first_stage_rank
+                else ("thêm vào: thủ tục gốc của một biến thể")
             )
             same = f"  cùng tên: {', '.join(hit.same_name)}" if hit.same_name else ""
             click.echo(
@@ -331,7 +335,14 @@ def rank() -> None:
     help="Model file to write (a .json sidecar is written beside it).",
 )
 @click.option("--generated", default=1800, show_default=True, help="Records to make names from.")
-def train(eval_paths: tuple[Path, ...], out: Path, generated: int) -> None:
+@click.option(
+    "--cv",
+    "folds",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Only report N-fold cross-validation on the train split (no model is written).",
+)
+def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | None) -> None:
     """Retrain the ranker on the train split plus questions made from record names.
 
     Needs a built index (the first stage gives the candidates). The test split is
@@ -340,17 +351,30 @@ def train(eval_paths: tuple[Path, ...], out: Path, generated: int) -> None:
     \b
     Example:
       tthc rank train
+      tthc rank train --cv 5
       tthc eval eval/strict/*.jsonl --split test
     """
     if not eval_paths:
         folder = Path(__file__).resolve().parents[1] / "eval" / "strict"
         eval_paths = tuple(sorted(folder.glob("*.jsonl")))
-    retriever = _open_retriever()
-    retriever.reranker = None
+    retriever = _open_retriever(rerank=False)
     gen = retriever.generation()
     examples = strict_train_examples(list(eval_paths))
     made = generated_examples(gen.profiles, retriever.titles(), per_kind=generated)
     sources = {"eval-train": len(examples), "generated": len(made)}
+    if folds is not None:
+        bar = _progress(len(examples) + len(made), "Giai đoạn 1")
+        hits = first_stages(
+            retriever, [e.question for e in [*examples, *made]], on_progress=bar.update
+        )
+        bar.close()
+        report = cross_validate(retriever, examples, made, folds=folds, hits=hits)
+        click.echo(
+            f"{folds}-fold CV, train split ({report['n']} câu hỏi): "
+            f"R@1 {report['recall@1']:.3f}  R@5 {report['recall@5']:.3f}  "
+            f"MRR {report['mrr']:.3f}"
+        )
+        return
     bar = _progress(len(examples) + len(made), "Tạo đặc trưng")
     matrix, labels, groups, lines = featurise(retriever, examples + made, on_progress=bar.update)
     bar.close()

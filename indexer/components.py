@@ -38,15 +38,21 @@ def load_glossary(settings: IndexSettings) -> tuple[Glossary, str]:
     return Glossary.load(*paths), digest
 
 
-def make_retriever(settings: IndexSettings, *, embedder: Embedder | None = None) -> HybridRetriever:
-    """A hybrid retriever over ``current`` in the configured index folder."""
+def make_retriever(
+    settings: IndexSettings, *, embedder: Embedder | None = None, rerank: bool = True
+) -> HybridRetriever:
+    """A hybrid retriever over ``current`` in the configured index folder.
+
+    ``rerank=False`` leaves the second-stage model out (training a new one must not
+    need the old one to load).
+    """
     glossary, _ = load_glossary(settings)
     return HybridRetriever(
         store=GenerationStore(settings.resolved_index_dir()),
         embedder=embedder or make_embedder(settings),
         glossary=glossary,
         fillers=QueryFillers.load(DEFAULT_FILLERS),
-        reranker=make_reranker(settings),
+        reranker=make_reranker(settings) if rerank else None,
     )
 
 

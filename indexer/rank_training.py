@@ -31,8 +31,14 @@ import numpy as np
 
 from indexer.evaluation import EvalItem, load_eval_file
 from indexer.families import Profiles
-from indexer.rerank import FEATURES, QueryView, candidate_features, training_digest
-from indexer.retriever import HybridRetriever
+from indexer.rerank import (
+    FEATURES,
+    LightGBMReranker,
+    QueryView,
+    candidate_features,
+    training_digest,
+)
+from indexer.retriever import HybridRetriever, SearchHit
 from indexer.textnorm import fold
 
 #: Aspect phrases appended to generated questions (how citizens ask about one thing).
@@ -120,35 +126,123 @@ def generated_examples(
     return examples
 
 
+def first_stages(
+    retriever: HybridRetriever,
+    questions: Iterable[str],
+    *,
+    on_progress: Callable[[int], object] | None = None,
+) -> dict[str, list[SearchHit]]:
+    """The first stage's candidates for each distinct question (computed once)."""
+    out: dict[str, list[SearchHit]] = {}
+    for question in questions:
+        if question not in out:
+            out[question] = retriever.first_stage(question, k=retriever.candidates)
+        if on_progress is not None:
+            on_progress(1)
+    return out
+
+
 def featurise(
     retriever: HybridRetriever,
     examples: Sequence[Example],
     *,
+    hits: dict[str, list[SearchHit]] | None = None,
     on_progress: Callable[[int], object] | None = None,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list[int], list[str]]:
     """Feature rows, labels and group sizes; groups without a relevant candidate are
-    left out (they teach a ranking model nothing)."""
+    left out (they teach a ranking model nothing). ``hits`` holds first-stage
+    candidates already computed (see :func:`first_stages`)."""
     gen = retriever.generation()
     rows: list[np.ndarray[Any, Any]] = []
     labels: list[np.ndarray[Any, Any]] = []
     groups: list[int] = []
     lines: list[str] = []
     for example in examples:
-        hits = retriever.first_stage(example.question, k=retriever.candidates)
+        found = hits.get(example.question) if hits is not None else None
+        if found is None:
+            found = retriever.first_stage(example.question, k=retriever.candidates)
         if on_progress is not None:
             on_progress(1)
         wanted = set(example.expected)
-        relevant = np.array([float(h.id in wanted) for h in hits], dtype=np.float32)
-        if not hits or relevant.sum() == 0:
+        relevant = np.array([float(h.id in wanted) for h in found], dtype=np.float32)
+        if not found or relevant.sum() == 0:
             continue
         view = QueryView.of(example.question, retriever.glossary, retriever.fillers)
-        rows.append(candidate_features(view, hits, gen.profiles))
+        rows.append(candidate_features(view, found, gen.profiles))
         labels.append(relevant)
-        groups.append(len(hits))
+        groups.append(len(found))
         lines.append(json.dumps([example.question, sorted(wanted)], ensure_ascii=False))
     matrix = np.vstack(rows) if rows else np.zeros((0, len(FEATURES)), dtype=np.float32)
     target = np.concatenate(labels) if labels else np.zeros(0, dtype=np.float32)
     return matrix, target, groups, lines
+
+
+def fit(matrix: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], groups: list[int]) -> Any:
+    """A LambdaRank model (LightGBM booster) over featurised examples."""
+    import lightgbm
+
+    ranker = lightgbm.LGBMRanker(**PARAMS)
+    ranker.fit(matrix, labels, group=groups)
+    return ranker.booster_
+
+
+def fold_of(question: str, folds: int) -> int:
+    """The cross-validation fold of a train question (a hash, fixed like the split)."""
+    return int(hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[8:16], 16) % folds
+
+
+def cross_validate(
+    retriever: HybridRetriever,
+    examples: Sequence[Example],
+    made: Sequence[Example],
+    *,
+    folds: int = 5,
+    hits: dict[str, list[SearchHit]] | None = None,
+) -> dict[str, Any]:
+    """``folds``-fold cross-validation on train questions: each fold is answered by a
+    model trained on the other folds plus the name-made questions, through the whole
+    second stage (family and same-name rules included)."""
+    hits = dict(hits or {})
+    hits.update(first_stages(retriever, [e.question for e in examples if e.question not in hits]))
+    made_part = featurise(retriever, made, hits=hits)
+    tally = {"n": 0, "r1": 0, "r5": 0, "rr": 0.0}
+    misses: list[dict[str, Any]] = []
+    for part_no in range(folds):
+        held = [e for e in examples if fold_of(e.question, folds) == part_no]
+        kept = [e for e in examples if fold_of(e.question, folds) != part_no]
+        part = featurise(retriever, kept, hits=hits)
+        matrix = np.vstack([part[0], made_part[0]])
+        labels = np.concatenate([part[1], made_part[1]])
+        model = LightGBMReranker.from_booster(fit(matrix, labels, part[2] + made_part[2]))
+        for example in held:
+            ranked = retriever.second_stage(
+                example.question, hits[example.question], reranker=model
+            )
+            ids = [e.hit.id for e in ranked]
+            rank = next((i + 1 for i, rid in enumerate(ids) if rid in example.expected), None)
+            tally["n"] += 1
+            if rank is not None:
+                tally["r1"] += rank == 1
+                tally["r5"] += rank <= 5
+                tally["rr"] += 1 / rank
+            if rank != 1:
+                misses.append(
+                    {
+                        "question": example.question,
+                        "expected": list(example.expected),
+                        "rank": rank,
+                        "top": ids[:3],
+                    }
+                )
+    n = max(int(tally["n"]), 1)
+    return {
+        "n": tally["n"],
+        "folds": folds,
+        "recall@1": round(tally["r1"] / n, 4),
+        "recall@5": round(tally["r5"] / n, 4),
+        "mrr": round(tally["rr"] / n, 4),
+        "misses": misses,
+    }
 
 
 def train_model(
@@ -163,11 +257,10 @@ def train_model(
     """Fit LambdaRank and write ``out`` plus ``out.with_suffix('.json')``."""
     import lightgbm
 
-    ranker = lightgbm.LGBMRanker(**PARAMS)
-    ranker.fit(matrix, labels, group=groups)
+    booster = fit(matrix, labels, groups)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    ranker.booster_.save_model(str(tmp))
+    booster.save_model(str(tmp))
     meta = {
         "features": list(FEATURES),
         "params": PARAMS,

@@ -23,7 +23,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,8 @@ FEATURES: tuple[str, ...] = (
     "bigrams_name_covered",
     "bigrams_query_covered",
     "exact_name",
+    "name_contained",
+    "name_contained_longest",
     "is_variant",
     "is_base",
     "variants_log",
@@ -141,6 +143,14 @@ class QueryView:
         expanded_words = set(words).union(*expansions)
         bigrams = _bigrams(words).union(*(_bigrams(e) for e in expansions))
         written: tuple[str, ...] = accented_words(typed) if has_diacritics(typed) else ()
+        written_bigrams = _bigrams(written)
+        if written:
+            # The glossary's record wordings are written with diacritics: a life event
+            # ("làm mất" → "cấp lại") names the qualifier "lại" as surely as typing it.
+            for expansion in glossary.expansions(typed):
+                words_of = accented_words(expansion)
+                written += words_of
+                written_bigrams |= _bigrams(words_of)
         return cls(
             text=text,
             words=words,
@@ -148,13 +158,20 @@ class QueryView:
             expanded=frozenset(expanded_words),
             bigrams=frozenset(bigrams),
             written=frozenset(written),
-            written_bigrams=frozenset(_bigrams(written)),
+            written_bigrams=frozenset(written_bigrams),
             padded=f" {' '.join(syllables(text))} ",
         )
 
     def says(self, phrase: str) -> bool:
         """Does the question contain this folded phrase (whole syllables)?"""
         return f" {phrase.strip()} " in self.padded
+
+    def contains_name(self, words: Sequence[str]) -> bool:
+        """Does the question hold a record's whole name (folded syllables, in order)?
+
+        One or two syllables are too little to count ("cấp giấy").
+        """
+        return len(words) > 2 and f" {' '.join(words)} " in self.padded
 
 
 def qualifier_named(view: QueryView, profile: Profile, profiles: Profiles) -> float:
@@ -188,11 +205,17 @@ def _names_qualifier(
 ) -> bool:
     base = profiles.get("procedure", base_key) if base_key else None
     shared = set(base.words) if base is not None else set()
+    # Compared as written where both names are: "cấp lại giấy phép lái xe" differs from
+    # "cấp giấy phép lái xe" by "lại", which folds to the "lái" they share.
+    shared_written = set(base.written) if base is not None and base.written else set()
+    by_writing = bool(shared_written) and len(accented) == len(qualifier)
     aspect = aspect_mask(qualifier)
     useful = [
         i
         for i, w in enumerate(qualifier)
-        if not aspect[i] and w not in shared and w not in _PRONOUNS
+        if not aspect[i]
+        and (accented[i] not in shared_written if by_writing else w not in shared)
+        and w not in _PRONOUNS
     ]
     if not useful:
         return False
@@ -207,10 +230,15 @@ def _names_qualifier(
     wanted = {qualifier[i] for i in useful}
     name = profile.words
     as_written = profile.written if written and len(profile.written) == len(name) else ()
+    wanted_written = {accented[i] for i in useful} if as_written else set()
     for i, (a, b) in enumerate(itertools.pairwise(name)):
         if not (a in wanted or b in wanted) or f"{a} {b}" not in view.bigrams:
             continue
-        if not as_written or f"{as_written[i]} {as_written[i + 1]}" in view.written_bigrams:
+        if not as_written:
+            return True
+        # As written, the pair must hold the qualifier itself ("lại", not "lái").
+        pair = (as_written[i], as_written[i + 1])
+        if wanted_written.intersection(pair) and f"{pair[0]} {pair[1]}" in view.written_bigrams:
             return True
     return False
 
@@ -240,7 +268,19 @@ def candidate_features(
     query_set = set(view.content)
     query_idf = _idf_sum(query_set, profiles) or 1.0
     content_bigrams = _bigrams(view.content)
-    for row, (rank, hit) in zip(rows, enumerate(hits, start=1), strict=True):
+    contained = [
+        view.contains_name(p.words) if (p := profiles.get(h.kind, h.id)) is not None else False
+        for h in hits
+    ]
+    longest = max(
+        (
+            len(p.words)
+            for h, c in zip(hits, contained, strict=True)
+            if c and (p := profiles.get(h.kind, h.id)) is not None
+        ),
+        default=0,
+    )
+    for row, (rank, hit), inside in zip(rows, enumerate(hits, start=1), contained, strict=True):
         profile = profiles.get(hit.kind, hit.id) or Profile(kind=hit.kind, words=())
         name = [w for w in profile.words if w not in FUNCTION_WORDS]
         name_set = set(name)
@@ -277,6 +317,8 @@ def candidate_features(
                 else 0.0
             ),
             "exact_name": float(bool(name) and tuple(view.content) == tuple(name)),
+            "name_contained": float(inside),
+            "name_contained_longest": float(inside and len(profile.words) == longest),
             "is_variant": float(bool(profile.bases)),
             "is_base": float(profile.variants > 0),
             "variants_log": math.log1p(profile.variants),
@@ -332,6 +374,14 @@ class LightGBMReranker:
             raise RerankerError(f"{path} was trained on other features; retrain: tthc rank train")
         self.meta: dict[str, Any] = meta
 
+    @classmethod
+    def from_booster(cls, booster: Any, meta: dict[str, Any] | None = None) -> LightGBMReranker:
+        """A reranker over a model trained in this process (cross-validation)."""
+        self = cls.__new__(cls)
+        self._booster = booster
+        self.meta = meta or {"features": list(FEATURES)}
+        return self
+
     def scores(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """One score per row (single-threaded: a query has ~30 rows)."""
         if rows.shape[0] == 0:
@@ -358,7 +408,8 @@ def family_order(
         guard += 1
         for i, hit in enumerate(order):
             profile = profiles.get(hit.kind, hit.id)
-            if profile is None or not profile.bases:
+            if profile is None or not profile.bases or view.contains_name(profile.words):
+                # A question that holds the variant's whole name names its qualifier.
                 continue
             for base in profile.bases:
                 if _names_qualifier(
@@ -388,8 +439,19 @@ def _same_name(profiles: Profiles, key: str) -> tuple[str, ...]:
     return profile.same_name if profile is not None else ()
 
 
-def collapse_same_name(hits: list[SearchHit], profiles: Profiles) -> list[SearchHit]:
-    """Keep the best-ranked record of each same-name group; it lists the others."""
+def collapse_same_name(
+    hits: list[SearchHit],
+    profiles: Profiles,
+    view: QueryView | None = None,
+    title_of: Callable[[str], str] | None = None,
+) -> list[SearchHit]:
+    """Keep the best-ranked record of each same-name group; it lists the others.
+
+    With ``view`` and ``title_of`` (a procedure key → its full title), the group is
+    answered by the member whose whole title, level words included, the question holds
+    (the longest such title): asked "… (cấp tỉnh)", the provincial record stands for
+    the group.
+    """
     out: list[SearchHit] = []
     seen: set[str] = set()
     for hit in hits:
@@ -402,8 +464,34 @@ def collapse_same_name(hits: list[SearchHit], profiles: Profiles) -> list[Search
         group = profile.same_name if profile is not None else ()
         seen.add(hit.id)
         seen.update(group)
+        if group and view is not None and title_of is not None:
+            members = {hit.id, *group}
+            hit = _named_member(hit, group, view, title_of)
+            group = tuple(sorted(members - {hit.id}))
         out.append(dataclasses.replace(hit, same_name=group) if group else hit)
     return out
+
+
+def _named_member(
+    hit: SearchHit, group: tuple[str, ...], view: QueryView, title_of: Callable[[str], str]
+) -> SearchHit:
+    """The group member whose whole title the question holds, longest first."""
+    best, best_len, own_len = hit.id, 0, 0
+    for key in (hit.id, *group):
+        words = title_words(title_of(key))
+        if len(words) > best_len and view.contains_name(words):
+            best, best_len = key, len(words)
+            if key == hit.id:
+                own_len = len(words)
+    if best == hit.id or best_len <= own_len:
+        return hit
+    return dataclasses.replace(hit, id=best, title=title_of(best))
+
+
+def title_words(title: str) -> tuple[str, ...]:
+    """A title's folded syllables without a leading "Thủ tục" (level words kept)."""
+    words = syllables(title)
+    return tuple(words[2:] if words[:2] == ["thu", "tuc"] else words)
 
 
 def training_digest(lines: Sequence[str]) -> str:

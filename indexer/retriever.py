@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -397,8 +397,25 @@ class HybridRetriever:
         self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
     ) -> list[Explained]:
         """:meth:`search` with each hit's first-stage rank and second-stage features."""
-        gen = self.generation()
         first = self.first_stage(query, k=self._candidates, kinds=kinds)
+        return self.second_stage(query, first, k=k, kinds=kinds)
+
+    def second_stage(
+        self,
+        query: str,
+        first: list[SearchHit],
+        *,
+        k: int = 10,
+        kinds: Sequence[str] | None = None,
+        reranker: LightGBMReranker | Literal["default"] | None = "default",
+    ) -> list[Explained]:
+        """Rerank first-stage hits, then apply the family and same-name rules.
+
+        ``reranker`` overrides the retriever's model (``None``: first-stage order),
+        e.g. for cross-validation over cached first-stage hits.
+        """
+        gen = self.generation()
+        model = self.reranker if reranker == "default" else reranker
         view = QueryView.of(query, self._glossary, self._fillers)
         rows = candidate_features(view, first, gen.profiles)
         place = {(h.kind, h.id): i for i, h in enumerate(first, start=1)}
@@ -407,8 +424,8 @@ class HybridRetriever:
             for h, row in zip(first, rows, strict=True)
         }
         hits = first
-        if self.reranker is not None and first:
-            scores = self.reranker.scores(rows)
+        if model is not None and first:
+            scores = model.scores(rows)
             order = sorted(range(len(first)), key=lambda i: (-scores[i], i))
             hits = [dataclasses.replace(first[i], rerank=round(float(scores[i]), 4)) for i in order]
         hits, missing = family_order(view, hits, gen.profiles)
@@ -418,11 +435,16 @@ class HybridRetriever:
             if base is not None:
                 hits.insert(at + offset, base)
                 place.setdefault((base.kind, base.id), 0)
+
+        def title_of(key: str) -> str:
+            pos = gen.first_position.get(("procedure", key))
+            return gen.titles[pos] if pos is not None else ""
+
         hits = [
             dataclasses.replace(h, variant_of=tuple(b.key for b in p.bases))
             if (p := gen.profiles.get(h.kind, h.id)) is not None and p.bases
             else h
-            for h in collapse_same_name(hits, gen.profiles)[:k]
+            for h in collapse_same_name(hits, gen.profiles, view, title_of)[:k]
         ]
         return [
             Explained(h, place.get((h.kind, h.id), 0), features.get((h.kind, h.id), {}))

@@ -9,7 +9,14 @@ import pytest
 from indexer.components import DEFAULT_FILLERS
 from indexer.families import Profiles, build_profiles, name_words
 from indexer.glossary import DEFAULT_GLOSSARY, Glossary
-from indexer.rerank import FEATURES, QueryView, candidate_features, qualifier_named
+from indexer.rerank import (
+    FEATURES,
+    QueryView,
+    candidate_features,
+    collapse_same_name,
+    family_order,
+    qualifier_named,
+)
 from indexer.retriever import SearchHit
 from indexer.textnorm import QueryFillers, syllables
 
@@ -24,6 +31,10 @@ NAMES = {
     "1.010386": ("Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp xã)", ["Cấp xã"]),
     "1.001445": ("Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp tỉnh)", ["Cấp tỉnh"]),
     "9.000001": ("Cấp giấy", []),
+    "3.000346": ("Cấp giấy phép lái xe", ["Cấp tỉnh"]),
+    "3.000348": ("Cấp lại giấy phép lái xe", ["Cấp tỉnh"]),
+    "2.002895": ("Thủ tục phát hành phim tài liệu (cấp Trung ương)", ["Cấp bộ"]),
+    "2.002897": ("Thủ tục phát hành phim tài liệu (cấp tỉnh)", ["Cấp tỉnh"]),
 }
 
 
@@ -101,6 +112,11 @@ def test_profiles_round_trip(profiles: Profiles, tmp_path: Path) -> None:
         ("bố cháu là người nước ngoài, khai sinh thế nào", "2.000528", True),
         ("đăng ký lại khai sinh vì sổ gốc bị mất", "1.004884", True),
         ("bằng lái xe khai sinh", "1.004884", False),
+        # "lại" folds to the "lái" of the base's name: compared as written.
+        ("cấp giấy phép lái xe lần đầu", "3.000348", False),
+        ("xin cấp lại bằng lái xe", "3.000348", True),
+        # A life event's record wording names the qualifier ("làm mất" → "cấp lại").
+        ("làm mất giấy phép lái xe rồi", "3.000348", True),
     ],
 )
 def test_qualifier_named(
@@ -148,3 +164,43 @@ def test_every_glossary_line_is_reachable(glossary: Glossary) -> None:
         assert all(e in found for e in wanted), (entry.term, found)
         if not wanted:
             assert found == [], entry.term
+
+
+def test_a_question_holding_a_variants_whole_name_names_it(
+    profiles: Profiles, glossary: Glossary, fillers: QueryFillers
+) -> None:
+    """ "lại" is also a word of the base ("lái" folded): the qualifier alone cannot be
+    told named, but the variant's whole name in the question can."""
+    again = profiles.get("procedure", "3.000348")
+    assert again is not None and [b.key for b in again.bases] == ["3.000346"]
+    for question, first in [
+        ("lệ phí cấp lại giấy phép lái xe là bao nhiêu", "3.000348"),
+        ("cap lai giay phep lai xe", "3.000348"),
+        ("cấp giấy phép lái xe lần đầu", "3.000346"),
+    ]:
+        view = QueryView.of(question, glossary, fillers)
+        order, _ = family_order(view, [_hit("3.000348", 1), _hit("3.000346", 2)], profiles)
+        assert order[0].id == first, question
+    view = QueryView.of("lệ phí cấp lại giấy phép lái xe là bao nhiêu", glossary, fillers)
+    rows = candidate_features(view, [_hit("3.000348", 1), _hit("3.000346", 2)], profiles)
+    column = dict(zip(FEATURES, rows.T, strict=True))
+    assert list(column["name_contained"]) == [1.0, 0.0]
+    assert list(column["name_contained_longest"]) == [1.0, 0.0]
+
+
+def test_same_name_group_is_answered_by_the_level_the_question_names(
+    profiles: Profiles, glossary: Glossary, fillers: QueryFillers
+) -> None:
+    def title_of(key: str) -> str:
+        return NAMES[key][0]
+
+    hits = [_hit("2.002895", 1), _hit("2.002897", 2)]
+    for question, first in [
+        ("Thủ tục phát hành phim tài liệu (cấp tỉnh)", "2.002897"),
+        ("phát hành phim tài liệu cấp trung ương", "2.002895"),
+        ("phát hành phim tài liệu", "2.002895"),
+    ]:
+        view = QueryView.of(question, glossary, fillers)
+        collapsed = collapse_same_name(hits, profiles, view, title_of)
+        assert [h.id for h in collapsed] == [first], question
+        assert set(collapsed[0].same_name) == {"2.002895", "2.002897"} - {first}
