@@ -155,6 +155,22 @@ class Profile:
     business: bool = False
 
 
+@dataclass(frozen=True)
+class NameView:
+    """What the reranker derives from one profile's name, computed once per process.
+
+    ``content`` are the name's words without :data:`FUNCTION_WORDS`; ``weights`` the
+    IDF of each of them; ``bigrams`` the name's adjacent word pairs.
+    """
+
+    content: tuple[str, ...]
+    content_set: frozenset[str]
+    word_set: frozenset[str]
+    weights: dict[str, float]
+    content_idf: float
+    bigrams: frozenset[str]
+
+
 @dataclass
 class Profiles:
     """Profiles by ``"kind:key"`` plus the syllable IDF over record names."""
@@ -162,6 +178,9 @@ class Profiles:
     by_record: dict[str, Profile] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
     default_idf: float = 1.0
+    _derived: dict[tuple[str, ...], NameView] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def get(self, kind: str, key: str) -> Profile | None:
         """The profile of one record, if it was indexed."""
@@ -170,6 +189,23 @@ class Profiles:
     def weight(self, word: str) -> float:
         """IDF of a folded syllable over record names (rare words weigh more)."""
         return self.idf.get(word, self.default_idf)
+
+    def derived(self, profile: Profile) -> NameView:
+        """The profile's name prepared for feature computation (cached by name)."""
+        view = self._derived.get(profile.words)
+        if view is None:
+            content = tuple(w for w in profile.words if w not in FUNCTION_WORDS)
+            weights = {w: self.weight(w) for w in set(content)}
+            view = NameView(
+                content=content,
+                content_set=frozenset(content),
+                word_set=frozenset(profile.words),
+                weights=weights,
+                content_idf=sum(weights.values()),
+                bigrams=frozenset(f"{a} {b}" for a, b in itertools.pairwise(profile.words)),
+            )
+            self._derived[profile.words] = view
+        return view
 
     def save(self, path: Path) -> None:
         """Write the profiles as JSON."""

@@ -198,22 +198,30 @@ def cross_validate(
     *,
     folds: int = 5,
     hits: dict[str, list[SearchHit]] | None = None,
+    repeat: int = 1,
 ) -> dict[str, Any]:
     """``folds``-fold cross-validation on train questions: each fold is answered by a
     model trained on the other folds plus the name-made questions, through the whole
-    second stage (family and same-name rules included)."""
+    second stage (family and same-name rules included). ``repeat`` counts each train
+    question that many times in training (the name-made ones once)."""
     hits = dict(hits or {})
     hits.update(first_stages(retriever, [e.question for e in examples if e.question not in hits]))
     made_part = featurise(retriever, made, hits=hits)
+    # Each train question featurised once; the folds only regroup them.
+    own = [featurise(retriever, [e], hits=hits) for e in examples]
     tally = {"n": 0, "r1": 0, "r5": 0, "rr": 0.0}
     misses: list[dict[str, Any]] = []
     for part_no in range(folds):
         held = [e for e in examples if fold_of(e.question, folds) == part_no]
-        kept = [e for e in examples if fold_of(e.question, folds) != part_no]
-        part = featurise(retriever, kept, hits=hits)
-        matrix = np.vstack([part[0], made_part[0]])
-        labels = np.concatenate([part[1], made_part[1]])
-        model = LightGBMReranker.from_booster(fit(matrix, labels, part[2] + made_part[2]))
+        kept = [
+            rows
+            for e, rows in zip(examples, own, strict=True)
+            if fold_of(e.question, folds) != part_no
+        ] * repeat
+        matrix = np.vstack([*(k[0] for k in kept), made_part[0]])
+        labels = np.concatenate([*(k[1] for k in kept), made_part[1]])
+        groups = [g for k in kept for g in k[2]] + made_part[2]
+        model = LightGBMReranker.from_booster(fit(matrix, labels, groups))
         for example in held:
             ranked = retriever.second_stage(
                 example.question, hits[example.question], reranker=model

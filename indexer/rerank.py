@@ -139,7 +139,8 @@ class QueryView:
         content = tuple(
             w for w, a in zip(words, aspect, strict=True) if not a and w not in FUNCTION_WORDS
         )
-        expansions = [syllables(e) for e in glossary.expansions(typed)]
+        wordings = glossary.expansions(typed)
+        expansions = [syllables(e) for e in wordings]
         expanded_words = set(words).union(*expansions)
         bigrams = _bigrams(words).union(*(_bigrams(e) for e in expansions))
         written: tuple[str, ...] = accented_words(typed) if has_diacritics(typed) else ()
@@ -147,7 +148,7 @@ class QueryView:
         if written:
             # The glossary's record wordings are written with diacritics: a life event
             # ("làm mất" → "cấp lại") names the qualifier "lại" as surely as typing it.
-            for expansion in glossary.expansions(typed):
+            for expansion in wordings:
                 words_of = accented_words(expansion)
                 written += words_of
                 written_bigrams |= _bigrams(words_of)
@@ -247,107 +248,95 @@ def _levels_named(view: QueryView) -> set[str]:
     return {level for level, phrases in _LEVEL_WORDS.items() if any(view.says(p) for p in phrases)}
 
 
-def _idf_sum(words: Sequence[str] | set[str], profiles: Profiles) -> float:
-    return sum(profiles.weight(w) for w in words)
-
-
 def candidate_features(
     view: QueryView,
     hits: Sequence[SearchHit],
     profiles: Profiles,
 ) -> npt.NDArray[np.float32]:
     """One row of :data:`FEATURES` per hit (same order)."""
-    rows = np.zeros((len(hits), len(FEATURES)), dtype=np.float32)
+    if not hits:
+        return np.zeros((0, len(FEATURES)), dtype=np.float32)
     keys = {(h.kind, h.id) for h in hits}
-    best_dense = max((h.raw.get("dense", 0.0) for h in hits), default=0.0)
-    best_keyword = max((h.raw.get("keyword", 0.0) for h in hits), default=0.0) or 1.0
-    best_titles = max((h.raw.get("keyword_titles", 0.0) for h in hits), default=0.0) or 1.0
+    found = [profiles.get(h.kind, h.id) or Profile(kind=h.kind, words=()) for h in hits]
+    best_dense = max(h.raw.get("dense", 0.0) for h in hits)
+    best_keyword = max(h.raw.get("keyword", 0.0) for h in hits) or 1.0
+    best_titles = max(h.raw.get("keyword_titles", 0.0) for h in hits) or 1.0
     levels_named = _levels_named(view)
-    foreign_asked = any(view.says(p) for p in _FOREIGN_WORDS)
-    business_asked = any(view.says(p) for p in _BUSINESS_WORDS)
-    query_set = set(view.content)
-    query_idf = _idf_sum(query_set, profiles) or 1.0
+    foreign_asked = float(any(view.says(p) for p in _FOREIGN_WORDS))
+    business_asked = float(any(view.says(p) for p in _BUSINESS_WORDS))
+    query_weights = {w: profiles.weight(w) for w in set(view.content)}
+    query_total = sum(query_weights.values())
+    query_idf = query_total or 1.0
     content_bigrams = _bigrams(view.content)
-    contained = [
-        view.contains_name(p.words) if (p := profiles.get(h.kind, h.id)) is not None else False
-        for h in hits
-    ]
-    longest = max(
-        (
-            len(p.words)
-            for h, c in zip(hits, contained, strict=True)
-            if c and (p := profiles.get(h.kind, h.id)) is not None
-        ),
-        default=0,
-    )
-    for row, (rank, hit), inside in zip(rows, enumerate(hits, start=1), contained, strict=True):
-        profile = profiles.get(hit.kind, hit.id) or Profile(kind=hit.kind, words=())
-        name = [w for w in profile.words if w not in FUNCTION_WORDS]
-        name_set = set(name)
-        name_idf = _idf_sum(name_set, profiles) or 1.0
-        matched_name = name_set & view.expanded
-        name_bigrams = _bigrams(profile.words)
+    contained = [view.contains_name(p.words) for p in found]
+    longest = max((len(p.words) for p, c in zip(found, contained, strict=True) if c), default=0)
+    query_length = float(len(view.content))
+    rows: list[list[float]] = []
+    for rank, (hit, profile, inside) in enumerate(zip(hits, found, contained, strict=True), 1):
+        name = profiles.derived(profile)
+        expanded_name = name.content_set & view.expanded
+        matched_idf = sum(name.weights[w] for w in expanded_name)
+        query_covered = sum(v for w, v in query_weights.items() if w in name.word_set)
+        name_bigrams = name.bigrams
         named = qualifier_named(view, profile, profiles)
-        dense = hit.raw.get("dense", 0.0)
-        values: dict[str, float] = {
-            "rrf": hit.score * 100,
-            "fused_rank": rank,
-            "dense": dense,
-            "dense_rank_inv": 1 / hit.sources["dense"] if "dense" in hit.sources else 0.0,
-            "dense_gap": (best_dense - dense) if dense else 1.0,
-            "keyword": hit.raw.get("keyword", 0.0),
-            "keyword_rank_inv": 1 / hit.sources["keyword"] if "keyword" in hit.sources else 0,
-            "keyword_rel": hit.raw.get("keyword", 0.0) / best_keyword,
-            "titles": hit.raw.get("keyword_titles", 0.0),
-            "titles_rank_inv": (
-                1 / hit.sources["keyword_titles"] if "keyword_titles" in hit.sources else 0.0
-            ),
-            "titles_rel": hit.raw.get("keyword_titles", 0.0) / best_titles,
-            "query_covered": _idf_sum(query_set & (name_set | set(profile.words)), profiles)
-            / query_idf,
-            "name_covered": _idf_sum(matched_name, profiles) / name_idf,
-            "name_unmatched_idf": _idf_sum(name_set - view.expanded, profiles),
-            "query_unmatched_idf": _idf_sum(query_set - set(profile.words), profiles),
-            "bigrams_name_covered": (
-                len(name_bigrams & view.bigrams) / len(name_bigrams) if name_bigrams else 0.0
-            ),
-            "bigrams_query_covered": (
+        raw, sources = hit.raw, hit.sources
+        dense = raw.get("dense", 0.0)
+        keyword = raw.get("keyword", 0.0)
+        titles = raw.get("keyword_titles", 0.0)
+        levels = profile.levels
+        level_match = bool(levels_named.intersection(levels))
+        # In the order of FEATURES (checked below).
+        rows.append(
+            [
+                hit.score * 100,  # rrf
+                rank,  # fused_rank
+                dense,  # dense
+                1 / sources["dense"] if "dense" in sources else 0.0,  # dense_rank_inv
+                (best_dense - dense) if dense else 1.0,  # dense_gap
+                keyword,  # keyword
+                1 / sources["keyword"] if "keyword" in sources else 0.0,  # keyword_rank_inv
+                keyword / best_keyword,  # keyword_rel
+                titles,  # titles
+                1 / sources["keyword_titles"] if "keyword_titles" in sources else 0.0,
+                titles / best_titles,  # titles_rel
+                query_covered / query_idf,  # query_covered
+                matched_idf / (name.content_idf or 1.0),  # name_covered
+                name.content_idf - matched_idf,  # name_unmatched_idf
+                query_total - query_covered,  # query_unmatched_idf
+                len(name_bigrams & view.bigrams) / len(name_bigrams) if name_bigrams else 0.0,
                 len(content_bigrams & name_bigrams) / len(content_bigrams)
                 if content_bigrams
-                else 0.0
-            ),
-            "exact_name": float(bool(name) and tuple(view.content) == tuple(name)),
-            "name_contained": float(inside),
-            "name_contained_longest": float(inside and len(profile.words) == longest),
-            "is_variant": float(bool(profile.bases)),
-            "is_base": float(profile.variants > 0),
-            "variants_log": math.log1p(profile.variants),
-            "qualifier_named": named,
-            "variant_unnamed": float(bool(profile.bases) and named == 0.0),
-            "base_in_candidates": float(any(("procedure", b.key) in keys for b in profile.bases)),
-            "same_name": math.log1p(len(profile.same_name)),
-            "kind_procedure": float(hit.kind == "procedure"),
-            "kind_faq": float(hit.kind == "faq"),
-            "kind_plan": float(hit.kind == "plan"),
-            "kind_hotline": float(hit.kind == "hotline"),
-            "full_detail": float(profile.full),
-            "level_xa": float("xa" in profile.levels),
-            "level_tinh": float("tinh" in profile.levels),
-            "level_bo": float("bo" in profile.levels),
-            "level_named_match": float(bool(levels_named & set(profile.levels))),
-            "level_named_mismatch": float(
-                bool(levels_named and profile.levels) and not levels_named & set(profile.levels)
-            ),
-            "foreign_record": float(profile.foreign),
-            "foreign_asked": float(foreign_asked),
-            "business_record": float(profile.business),
-            "business_asked": float(business_asked),
-            "header_field": float(hit.field == "header"),
-            "name_length": len(profile.words),
-            "query_length": len(view.content),
-        }
-        row[:] = [values[f] for f in FEATURES]
-    return rows
+                else 0.0,  # bigrams_query_covered
+                float(bool(name.content) and view.content == name.content),  # exact_name
+                float(inside),  # name_contained
+                float(inside and len(profile.words) == longest),  # name_contained_longest
+                float(bool(profile.bases)),  # is_variant
+                float(profile.variants > 0),  # is_base
+                math.log1p(profile.variants),  # variants_log
+                named,  # qualifier_named
+                float(bool(profile.bases) and named == 0.0),  # variant_unnamed
+                float(any(("procedure", b.key) in keys for b in profile.bases)),
+                math.log1p(len(profile.same_name)),  # same_name
+                float(hit.kind == "procedure"),  # kind_procedure
+                float(hit.kind == "faq"),  # kind_faq
+                float(hit.kind == "plan"),  # kind_plan
+                float(hit.kind == "hotline"),  # kind_hotline
+                float(profile.full),  # full_detail
+                float("xa" in levels),  # level_xa
+                float("tinh" in levels),  # level_tinh
+                float("bo" in levels),  # level_bo
+                float(level_match),  # level_named_match
+                float(bool(levels_named and levels) and not level_match),
+                float(profile.foreign),  # foreign_record
+                foreign_asked,  # foreign_asked
+                float(profile.business),  # business_record
+                business_asked,  # business_asked
+                float(hit.field == "header"),  # header_field
+                len(profile.words),  # name_length
+                query_length,  # query_length
+            ]
+        )
+    return np.asarray(rows, dtype=np.float32)
 
 
 class RerankerError(RuntimeError):

@@ -50,7 +50,7 @@ from indexer.store import (
     GenerationStore,
     Manifest,
 )
-from indexer.textnorm import QueryFillers, has_diacritics
+from indexer.textnorm import QueryFillers, has_diacritics, keyword_terms
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +173,8 @@ class _Generation:
         )
         self.accents = AccentRestorer.load(folder / ACCENTS)
         self.profiles = Profiles.load(folder / PROFILES)
+        #: (kind, record id) of every chunk position, for fusion.
+        self.keys = [(str(k), r) for k, r in zip(self.kinds.tolist(), self.record_ids, strict=True)]
         self.first_position: dict[tuple[str, str], int] = {}
         for pos, (kind, rid) in enumerate(zip(self.kinds.tolist(), self.record_ids, strict=True)):
             self.first_position.setdefault((str(kind), rid), pos)
@@ -489,13 +491,15 @@ class HybridRetriever:
                     self._dense_positions(gen, gen.dense_folded, folded_vector), allowed
                 )
         if "keyword" in self.modes:
-            top, scores = gen.keyword.search(query, self._glossary, self._depth * 4)
+            # Expanded and tokenised once for both keyword indexes.
+            terms = keyword_terms(self._glossary.expand(query))
+            top, scores = gen.keyword.search_terms(terms, self._depth * 4)
             lists["keyword"] = self._filtered(
-                [(int(p), float(v)) for p, v in zip(top, scores, strict=True)], allowed
+                list(zip(top.tolist(), scores.tolist(), strict=True)), allowed
             )
-            top, scores = gen.keyword_titles.search(query, self._glossary, self._depth * 4)
+            top, scores = gen.keyword_titles.search_terms(terms, self._depth * 4)
             lists["keyword_titles"] = self._filtered(
-                [(int(gen.title_positions[p]), float(v)) for p, v in zip(top, scores, strict=True)],
+                list(zip(gen.title_positions[top].tolist(), scores.tolist(), strict=True)),
                 allowed,
             )
         return self._fuse(gen, lists, k)
@@ -504,10 +508,11 @@ class HybridRetriever:
         self, gen: _Generation, index: DenseIndex, vector: npt.NDArray[np.float32]
     ) -> list[tuple[int, float]]:
         sids, scores = index.search(vector, self._depth * 4)
+        pos_of = gen.pos_of_sid
         return [
-            (gen.pos_of_sid[int(s)], float(v))
-            for s, v in zip(sids, scores, strict=True)
-            if int(s) in gen.pos_of_sid
+            (pos_of[s], v)
+            for s, v in zip(sids.tolist(), scores.tolist(), strict=True)
+            if s in pos_of
         ]
 
     @staticmethod
@@ -525,11 +530,12 @@ class HybridRetriever:
         best: dict[tuple[str, str], tuple[float, int]] = {}
         sources: dict[tuple[str, str], dict[str, int]] = {}
         raw: dict[tuple[str, str], dict[str, float]] = {}
+        keys = gen.keys
         for name, positions in lists.items():
             rank = 0
             seen: set[tuple[str, str]] = set()
             for pos, value in positions:
-                key = (str(gen.kinds[pos]), gen.record_ids[pos])
+                key = keys[pos]
                 if key in seen:
                     continue
                 seen.add(key)

@@ -110,6 +110,11 @@ class QueryFillers:
 
     def __init__(self, phrases: list[tuple[str, ...]]) -> None:
         self._phrases = sorted({p for p in phrases if p}, key=len, reverse=True)
+        # Longest first, looked up by first syllable: each word is compared with the
+        # few phrases that can start there.
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in self._phrases:
+            self._by_first.setdefault(phrase[0], []).append(phrase)
 
     @classmethod
     def load(cls, path: Path) -> QueryFillers:
@@ -124,7 +129,7 @@ class QueryFillers:
         keep = [True] * len(words)
         i = 0
         while i < len(words):
-            for phrase in self._phrases:
+            for phrase in self._by_first.get(folded[i], ()):
                 n = len(phrase)
                 if tuple(folded[i : i + n]) == phrase:
                     keep[i : i + n] = [False] * n
