@@ -224,7 +224,7 @@ def cross_validate(
         model = LightGBMReranker.from_booster(fit(matrix, labels, groups))
         for example in held:
             ranked = retriever.second_stage(
-                example.question, hits[example.question], reranker=model
+                example.question, hits[example.question], reranker=model, explain=False
             )
             ids = [e.hit.id for e in ranked]
             rank = next((i + 1 for i, rid in enumerate(ids) if rid in example.expected), None)

@@ -19,6 +19,7 @@ then two rules the model cannot break:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -31,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from indexer.families import FUNCTION_WORDS, Profile, Profiles, accented_words, aspect_mask
+from indexer.families import (
+    FUNCTION_WORDS,
+    Base,
+    Profile,
+    Profiles,
+    accented_words,
+    aspect_mask,
+)
 from indexer.glossary import Glossary
 from indexer.textnorm import QueryFillers, has_diacritics, syllables
 
@@ -129,6 +137,11 @@ class QueryView:
     written: frozenset[str]
     written_bigrams: frozenset[str]
     padded: str
+    #: Qualifier decisions already taken for this question (features and family rule
+    #: ask the same ones): (variant name, base key) → named.
+    named_memo: dict[tuple[tuple[str, ...], str], bool] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, text: str, glossary: Glossary, fillers: QueryFillers) -> QueryView:
@@ -187,9 +200,19 @@ def qualifier_named(view: QueryView, profile: Profile, profiles: Profiles) -> fl
         return 0.0
     named = 0
     for base in profile.bases:
-        if _names_qualifier(view, profile, base.qualifier, base.accented, profiles, base.key):
+        if _base_named(view, profile, base, profiles):
             named += 1
     return named / len(profile.bases)
+
+
+def _base_named(view: QueryView, profile: Profile, base: Base, profiles: Profiles) -> bool:
+    """:func:`_names_qualifier` for one base of a variant, remembered per question."""
+    key = (profile.words, base.key)
+    named = view.named_memo.get(key)
+    if named is None:
+        named = _names_qualifier(view, profile, base.qualifier, base.accented, profiles, base.key)
+        view.named_memo[key] = named
+    return named
 
 
 #: Words of a qualifier that a question holds for other reasons ("cho em hỏi").
@@ -401,9 +424,7 @@ def family_order(
                 # A question that holds the variant's whole name names its qualifier.
                 continue
             for base in profile.bases:
-                if _names_qualifier(
-                    view, profile, base.qualifier, base.accented, profiles, base.key
-                ):
+                if _base_named(view, profile, base, profiles):
                     continue
                 base_ids = {base.key, *_same_name(profiles, base.key)}
                 at = next(
@@ -477,6 +498,7 @@ def _named_member(
     return dataclasses.replace(hit, id=best, title=title_of(best))
 
 
+@functools.lru_cache(maxsize=16384)
 def title_words(title: str) -> tuple[str, ...]:
     """A title's folded syllables without a leading "Thủ tục" (level words kept)."""
     words = syllables(title)

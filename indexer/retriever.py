@@ -7,6 +7,7 @@ A new ``current`` generation is picked up on the next search, without a restart.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -102,6 +103,14 @@ def _reason(error: GenerationError) -> str:
     if isinstance(error, integrity.GenerationDamaged):
         return f"{error.file} {error.problem}"
     return "cannot be used here (other model, format or incomplete; see the log)"
+
+
+def _with_rerank(hit: SearchHit, score: float) -> SearchHit:
+    """``hit`` with its second-stage score (a field copy: ``dataclasses.replace`` costs
+    more than the rest of the reordering)."""
+    copied = copy.copy(hit)
+    object.__setattr__(copied, "rerank", score)
+    return copied
 
 
 class Retriever(Protocol):
@@ -374,9 +383,7 @@ class HybridRetriever:
     def titles(self, kind: str = "procedure") -> dict[str, str]:
         """Every indexed record's title of one kind, by key."""
         gen = self.generation()
-        return {
-            rid: gen.titles[pos] for (k, rid), pos in gen.first_position.items() if k == kind
-        }
+        return {rid: gen.titles[pos] for (k, rid), pos in gen.first_position.items() if k == kind}
 
     @property
     def manifest(self) -> Manifest:
@@ -393,7 +400,8 @@ class HybridRetriever:
         self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
     ) -> list[SearchHit]:
         """The ``k`` best records for ``query``, optionally only of some ``kinds``."""
-        return [e.hit for e in self.explain(query, k=k, kinds=kinds)]
+        first = self.first_stage(query, k=self._candidates, kinds=kinds)
+        return [e.hit for e in self.second_stage(query, first, k=k, kinds=kinds, explain=False)]
 
     def explain(
         self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
@@ -410,26 +418,32 @@ class HybridRetriever:
         k: int = 10,
         kinds: Sequence[str] | None = None,
         reranker: LightGBMReranker | Literal["default"] | None = "default",
+        explain: bool = True,
     ) -> list[Explained]:
         """Rerank first-stage hits, then apply the family and same-name rules.
 
         ``reranker`` overrides the retriever's model (``None``: first-stage order),
-        e.g. for cross-validation over cached first-stage hits.
+        e.g. for cross-validation over cached first-stage hits; ``explain=False``
+        leaves each hit's features out (what a search needs).
         """
         gen = self.generation()
         model = self.reranker if reranker == "default" else reranker
         view = QueryView.of(query, self._glossary, self._fillers)
         rows = candidate_features(view, first, gen.profiles)
         place = {(h.kind, h.id): i for i, h in enumerate(first, start=1)}
-        features = {
-            (h.kind, h.id): dict(zip(FEATURES, map(float, row), strict=True))
-            for h, row in zip(first, rows, strict=True)
-        }
+        features = (
+            {
+                (h.kind, h.id): dict(zip(FEATURES, map(float, row), strict=True))
+                for h, row in zip(first, rows, strict=True)
+            }
+            if explain
+            else {}
+        )
         hits = first
         if model is not None and first:
-            scores = model.scores(rows)
+            scores = model.scores(rows).tolist()
             order = sorted(range(len(first)), key=lambda i: (-scores[i], i))
-            hits = [dataclasses.replace(first[i], rerank=round(float(scores[i]), 4)) for i in order]
+            hits = [_with_rerank(first[i], round(scores[i], 4)) for i in order]
         hits, missing = family_order(view, hits, gen.profiles)
         allowed = not kinds or "procedure" in kinds
         for offset, (at, key) in enumerate(missing if allowed else []):
@@ -484,11 +498,16 @@ class HybridRetriever:
             typed = self._fillers.remove_from(query)
             restored = typed if accented else gen.accents.restore(typed)
             vector = self._embedder.embed_queries([self._glossary.expand(restored)])[0]
-            lists["dense"] = self._filtered(self._dense_positions(gen, gen.dense, vector), allowed)
+            lists["dense"] = self._filtered(
+                self._dense_positions(gen, gen.dense, vector, allowed is not None), allowed
+            )
             if not accented and gen.dense_folded is not None:
                 folded_vector = self._embedder.embed_queries([self._glossary.expand(typed)])[0]
                 lists["dense_folded"] = self._filtered(
-                    self._dense_positions(gen, gen.dense_folded, folded_vector), allowed
+                    self._dense_positions(
+                        gen, gen.dense_folded, folded_vector, allowed is not None
+                    ),
+                    allowed,
                 )
         if "keyword" in self.modes:
             # Expanded and tokenised once for both keyword indexes.
@@ -505,9 +524,17 @@ class HybridRetriever:
         return self._fuse(gen, lists, k)
 
     def _dense_positions(
-        self, gen: _Generation, index: DenseIndex, vector: npt.NDArray[np.float32]
+        self,
+        gen: _Generation,
+        index: DenseIndex,
+        vector: npt.NDArray[np.float32],
+        filtered: bool = False,
     ) -> list[tuple[int, float]]:
-        sids, scores = index.search(vector, self._depth * 4)
+        # Dense chunks are nearly one per record: 1.5 × depth of them already give the
+        # first ``depth`` records (checked on the train questions); a kind filter
+        # thins the list out, so it reads deeper.
+        wanted = self._depth * 4 if filtered else self._depth * 3 // 2
+        sids, scores = index.search(vector, wanted)
         pos_of = gen.pos_of_sid
         return [
             (pos_of[s], v)
