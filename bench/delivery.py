@@ -183,7 +183,7 @@ def deploy(scale: bool, platform_url: str, short: bool, workdir: Path) -> Deploy
         "OMP_NUM_THREADS": "1",
         "TTHC_INBOX_LEASE_SECONDS": "10" if short else "60",
         "TTHC_STALLED_WORKER_SECONDS": "5" if short else "30",
-        "TTHC_RECOVER_CRON": "*/2 * * * * *" if short else "*/15 * * * * *",
+        "TTHC_RECOVER_CRON": "* * * * * */2" if short else "* * * * * */15",
         "TTHC_REPLY_BACKOFF_CAP_SECONDS": "2" if short else "30",
         "TTHC_PLATFORM_TIMEOUT_SECONDS": "1" if short else "10",
     }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import itertools
+
+import croniter
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.request_body import DEFAULT_MAX_BODY_BYTES
@@ -91,8 +94,27 @@ class DeliverySettings(BaseSettings):
     inbox_lease_seconds: float = 60.0
     #: A worker silent this long is considered dead and its jobs are retried.
     stalled_worker_seconds: float = 30.0
-    #: How often the recovery job runs (cron with seconds).
-    recover_cron: str = "*/15 * * * * *"
+    #: How often the recovery job runs: a cron line whose sixth, last field is the
+    #: seconds (croniter's order), so ``* * * * * */15`` is every 15 s, while
+    #: ``*/15 * * * * *`` would be every second of minutes 0, 15, 30 and 45 only.
+    recover_cron: str = "* * * * * */15"
+
+    @field_validator("recover_cron")
+    @classmethod
+    def _cron_runs_every_few_minutes(cls, value: str) -> str:
+        """A cron line that does not parse, or leaves the recovery job idle for more
+        than 5 minutes, is refused at start-up (acknowledged events would wait)."""
+        if not croniter.croniter.is_valid(value):
+            raise ValueError(f"not a cron line: {value!r}")
+        ticks = croniter.croniter(value, 0.0)
+        times = [ticks.get_next(float) for _ in range(200)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise([0.0, *times])]
+        if max(gaps) > 300:
+            raise ValueError(
+                f"{value!r} runs the recovery job less often than every 5 minutes "
+                "(the seconds are the sixth, last field: '* * * * * */15' = every 15 s)"
+            )
+        return value
 
 
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token", "todo", "secret", "placeholder"}

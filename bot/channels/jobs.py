@@ -87,7 +87,7 @@ class JobQueue:
         lease_seconds: float = 60.0,
         stalled_seconds: float = 30.0,
         concurrency: int = 8,
-        recover_cron: str = "*/15 * * * * *",
+        recover_cron: str = "* * * * * */15",
         polling_interval: float | None = None,
     ) -> None:
         self.app = procrastinate.App(connector=connector)
