@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot.analytics import SqlFeedbackSink, SqlQuestionLog
+from bot.channels import inflight
 from bot.channels.base import ChannelAdapter, InboundEvent
 from bot.channels.dispatch import Dispatcher
 from bot.channels.inbox import SqlInbox
@@ -126,6 +127,8 @@ def build_channels(
         # Drop idle connections before servers do (uvicorn after 5 s, others later), so a
         # send rarely meets a connection closed under it.
         limits=httpx.Limits(keepalive_expiry=2.0),
+        # A reply part is marked in flight right before its request's first byte.
+        event_hooks=inflight.event_hooks(),
     )
     adapters: list[ChannelAdapter] = []
     if (telegram := channels.telegram()) is not None:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from bot.channels import inflight
 from bot.channels.base import (
     ChannelAdapter,
     ChannelError,
@@ -174,9 +175,15 @@ class Dispatcher:
                                index, row.id)
                 await asyncio.to_thread(self._inbox.mark_sent, row.id, index, uncertain=True)
                 continue
-            await asyncio.to_thread(self._inbox.mark_in_flight, row.id, index)
+
+            async def mark(index: int = index) -> None:
+                await asyncio.to_thread(self._inbox.mark_in_flight, row.id, index)
+
             try:
-                await adapter.send(row.event, steps[index])
+                # In flight from the moment the request's first byte goes out (not before:
+                # a crash in between would leave a part that never left counted as sent).
+                with inflight.before_first_byte(mark):
+                    await adapter.send(row.event, steps[index])
             except DeliveryUncertain:
                 logger.warning("%s: no answer for part %d of row %s; counted as sent",
                                adapter.name, index, row.id)

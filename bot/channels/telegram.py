@@ -38,6 +38,7 @@ from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot import bounded_json
+from bot.channels import inflight
 from bot.channels.base import (
     Button,
     ChannelError,
@@ -371,6 +372,8 @@ class TelegramAdapter:
 def _http_request(transport: httpx.AsyncBaseTransport | None) -> HTTPXRequest:
     # An explicit transport also makes httpx ignore proxy environment variables.
     kwargs: dict[str, Any] = {"transport": transport} if transport is not None else {}
+    # A reply part is marked in flight right before its request's first byte.
+    kwargs["event_hooks"] = inflight.event_hooks()
     return HTTPXRequest(httpx_kwargs=kwargs)
 
 

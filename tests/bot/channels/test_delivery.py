@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.channels import inflight
 from bot.channels.dispatch import Dispatcher
 from bot.channels.inbox import ANSWERED, SqlInbox
 from bot.channels.jobs import JobQueue
@@ -121,12 +123,18 @@ async def rig(
     *,
     client_timeout: float = 5.0,
     database_url: str = "",
+    before_request: Callable[[httpx.Request], Awaitable[None]] | None = None,
     **options: Any,
 ) -> AsyncIterator[Rig]:
     faults = Faults()
     answerer = answerer or FakeAnswerer()
+    # The platform client as bot.app builds it (in-flight marks at the first byte);
+    # ``before_request`` runs first (a slow connection, a crash before any byte).
+    hooks = inflight.event_hooks()
+    if before_request is not None:
+        hooks["request"].insert(0, before_request)
     with FaultyBotAPI(faults).running() as platform:
-        async with httpx.AsyncClient(timeout=client_timeout) as http:
+        async with httpx.AsyncClient(timeout=client_timeout, event_hooks=hooks) as http:
             adapter = ZaloBotAdapter(
                 token=TOKEN, webhook_secret=SECRET, client=http, api_base_url=platform.base_url
             )
@@ -300,6 +308,106 @@ def test_postgres_queue_answers_each_event_once_and_in_order_per_chat(
             assert r.faults.delivered == [f"trả lời {n}" for n in range(6)]
             row = r.inbox.load(1)
             assert row is not None and row.status == ANSWERED
+
+    asyncio.run(scenario())
+
+
+def test_a_crash_before_the_first_byte_resends_and_after_it_does_not() -> None:
+    """The part is marked in flight only when its request's first byte goes out. A job
+    stopped before that (here: while its connection is slow to come) left no mark, so the
+    next run sends the part (the citizen is not left without it); a job stopped after
+    the platform read the request finds the mark and does not send it again."""
+    slow = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def slow_connection(request: httpx.Request) -> None:
+        if not slow.is_set():
+            entered.set()
+            await asyncio.sleep(30)
+
+    async def scenario() -> None:
+        async with rig(before_request=slow_connection) as r:
+            assert (await r.post("f1", "hỏi")).json()["accepted"] == 1  # queue not run
+            [(row_id, _)] = r.inbox.unfinished(older_than=0)
+            job = asyncio.create_task(r.dispatcher.process(row_id))
+            await asyncio.wait_for(entered.wait(), 10)
+            job.cancel()  # the worker dies before any byte left
+            with pytest.raises(asyncio.CancelledError):
+                await job
+            row = r.inbox.load(row_id)
+            assert row is not None and row.in_flight is None and row.parts_sent == 0
+            assert r.faults.delivered == []
+            slow.set()
+            await r.dispatcher.process(row_id)
+            row = r.inbox.load(row_id)
+            assert row is not None and row.status == ANSWERED and row.parts_sent == 1
+            assert r.faults.delivered == [r.answerer.text]
+
+            # Now the platform reads the request and is slow to answer: the worker
+            # dies after the first byte; the part is not sent a second time.
+            r.faults.delay = 30.0
+            assert (await r.post("f2", "hỏi tiếp")).json()["accepted"] == 1
+            [(second, _)] = r.inbox.unfinished(older_than=0)
+            job = asyncio.create_task(r.dispatcher.process(second))
+            deadline = time.monotonic() + 10
+            while len(r.faults.delivered) < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            job.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await job
+            row = r.inbox.load(second)
+            assert row is not None and row.in_flight == 0
+            r.faults.delay = 0.0
+            await r.dispatcher.process(second)
+            row = r.inbox.load(second)
+            assert row is not None and row.status == ANSWERED and row.parts_sent == 1
+            assert r.faults.delivered == [r.answerer.text] * 2
+
+    asyncio.run(scenario())
+
+
+def test_the_mark_runs_once_before_the_platform_reads_and_never_without_a_connection() -> None:
+    """``inflight`` on its own: one mark per block, committed before the platform sees
+    the request; none when no connection was made; a failing mark stops the request."""
+    seen_marked: list[bool] = []
+    marks: list[int] = []
+
+    def responder(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        seen_marked.append(bool(marks))
+        return 200, {"ok": True}
+
+    async def mark() -> None:
+        await asyncio.sleep(0.05)  # a commit takes a while; the request must wait for it
+        marks.append(1)
+
+    async def broken_mark() -> None:
+        raise RuntimeError("database down")
+
+    async def scenario() -> None:
+        with FakePlatform(responder).running() as platform:
+            async with httpx.AsyncClient(event_hooks=inflight.event_hooks()) as http:
+                with inflight.before_first_byte(mark) as marked:
+                    await http.post(f"{platform.base_url}/refresh", json={})
+                    await http.post(f"{platform.base_url}/send", json={})
+                assert marked.done and marks == [1] and seen_marked == [True, True]
+                await http.post(f"{platform.base_url}/outside", json={})
+                assert marks == [1]
+                with (
+                    inflight.before_first_byte(broken_mark) as failed,
+                    pytest.raises(RuntimeError, match="database down"),
+                ):
+                    await http.post(f"{platform.base_url}/never", json={})
+                assert not failed.done
+                assert [r.path for r in platform.requests] == ["/refresh", "/send", "/outside"]
+                with socket.socket() as sock:  # a port nobody listens on
+                    sock.bind(("127.0.0.1", 0))
+                    closed = sock.getsockname()[1]
+                with (
+                    inflight.before_first_byte(mark) as refused,
+                    pytest.raises(httpx.ConnectError),
+                ):
+                    await http.post(f"http://127.0.0.1:{closed}/send", json={})
+                assert not refused.done and marks == [1]
 
     asyncio.run(scenario())
 
