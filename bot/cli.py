@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 import time
@@ -37,6 +38,25 @@ main.add_command(index)
 main.add_command(search)
 main.add_command(eval_)
 main.add_command(rank)
+
+
+def _configure_logging(settings: ServerSettings) -> None:
+    """Timestamped log lines on stderr for the long-running commands.
+
+    httpx/httpcore stay at WARNING (their INFO lines carry request URLs, and Telegram's
+    and Zalo Bot's URLs carry the bot token); procrastinate's per-job INFO lines only
+    at DEBUG.
+    """
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger().setLevel(settings.log_level)
+    quiet = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel("WARNING")
+    logging.getLogger("procrastinate").setLevel(quiet)
 
 
 def _ask_line(assistant: Assistant, line: str) -> str:
@@ -120,6 +140,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     settings = ServerSettings()
+    _configure_logging(settings)
     assistant = _assistant(shared_state=True)
     app = build_web_app(assistant, settings, default_engine_processes=1)
     listen_host, listen_port = host or settings.host, port or settings.port
@@ -142,9 +163,11 @@ def worker() -> None:
     Example:
       TTHC_DATABASE_URL=postgresql+psycopg://tthc@db/tthc tthc worker
     """
+    settings = ServerSettings()
+    _configure_logging(settings)
     assistant = _assistant(shared_state=True)
     channels = build_channels(
-        assistant, ServerSettings(), ChannelSettings(), run_worker=True, default_engine_processes=1
+        assistant, settings, ChannelSettings(), run_worker=True, default_engine_processes=1
     )
     if not channels.queue.durable:
         assistant.close()

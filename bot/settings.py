@@ -38,9 +38,20 @@ class ServerSettings(BaseSettings):
     redis_url: str = ""
     #: Reverse proxies (comma-separated addresses) whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
+    #: Level of the log lines ``tthc serve`` and ``tthc worker`` write to stderr
+    #: (DEBUG, INFO, WARNING, ERROR). No level carries a citizen's message or a token.
+    log_level: str = "INFO"
     #: Fernet key that encrypts channel tokens in the database
     #: (``python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())"``).
     token_key: SecretStr | None = None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(f"TTHC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
+        return level
 
     def token_key_value(self) -> str:
         """The token key, or "" when unset (tokens are then stored unencrypted)."""

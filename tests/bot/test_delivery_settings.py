@@ -45,3 +45,34 @@ def test_frequent_lines_are_accepted(
     monkeypatch.setenv("TTHC_RECOVER_CRON", line)
     settings = DeliverySettings(_env_file=None)  # type: ignore[call-arg]
     assert gaps(settings.recover_cron) == {seconds}
+
+
+def test_log_level_is_checked_and_the_noisy_loggers_stay_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+
+    from bot.cli import _configure_logging
+    from bot.settings import ServerSettings
+
+    monkeypatch.setenv("TTHC_LOG_LEVEL", "loud")
+    with pytest.raises(ValidationError, match="TTHC_LOG_LEVEL"):
+        ServerSettings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("TTHC_LOG_LEVEL", "info")
+    settings = ServerSettings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.log_level == "INFO"
+    root = logging.getLogger()
+    saved = root.level
+    try:
+        _configure_logging(settings)
+        assert root.level == logging.INFO
+        # Request URLs (bot tokens) and per-job lines stay out of INFO.
+        assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+        assert logging.getLogger("procrastinate").getEffectiveLevel() == logging.WARNING
+        _configure_logging(ServerSettings(log_level="DEBUG", _env_file=None))  # type: ignore[call-arg]
+        assert logging.getLogger("procrastinate").getEffectiveLevel() == logging.DEBUG
+        assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+    finally:
+        root.setLevel(saved)
+        for name in ("httpx", "httpcore", "procrastinate"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
