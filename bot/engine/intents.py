@@ -31,13 +31,27 @@ def _has(folded: str, phrases: tuple[str, ...]) -> bool:
 GREETINGS = ("xin chao", "chao ban", "chao ad", "hello", "hi", "alo", "start", "chao",
              "tam biet", "bye", "hen gap lai")
 HELP = ("help", "huong dan su dung", "ban lam duoc gi", "tro giup")
+# "trợ giúp" also names procedures (trợ giúp pháp lý, cơ sở trợ giúp xã hội, phương tiện
+# trợ giúp): a help request only when the message asks nothing else.
+HELP_ALONE = ("tro giup",)
 THANKS = ("cam on", "thanks", "thank you", "tks", "cam on nhieu")
 WHO = ("ban la ai", "ban la gi", "may la ai", "ban la nguoi hay may", "ban la nguoi that",
        "ban la bot", "ban la may")
-HANDOFF = ("gap can bo", "noi chuyen voi nguoi", "tu van vien", "human", "gap nhan vien",
+HANDOFF = ("gap can bo", "noi chuyen voi nguoi", "gap tu van vien", "human", "gap nhan vien",
            "chuyen cho can bo", "can bo ho tro", "nhan vien ho tro", "nhan vien tu van",
            "tong dai vien", "noi may", "can bo phu trach", "gap nguoi that", "nguoi that ho tro",
            "chuyen cho nhan vien")
+# A person named without asking for one: "tư vấn viên" is also a profession whose card
+# and network are procedures ("Cấp thẻ tư vấn viên pháp luật").
+HANDOFF_PERSON = ("tu van vien",)
+# Words that make a message about a procedure even when it also holds an off-topic or
+# handoff word (securities, films, games and hotels all have procedures of their own:
+# "Bán cổ phiếu quỹ của công ty đại chúng").
+PROCEDURE_WORDS = ("thu tuc", "ho so", "giay phep", "dang ky", "cap", "cap lai", "cap doi",
+                   "de nghi", "chung nhan", "cong ty", "doanh nghiep", "thue", "kinh doanh",
+                   "xac nhan", "tham dinh", "phe duyet", "cong nhan", "thu nhap", "khai",
+                   "bao cao", "quyet toan", "chao ban", "phat hanh", "giay", "so huu",
+                   "chuyen quyen", "mua lai", "thu hoi")
 HOTLINE = ("so dien thoai", "duong day nong", "hotline", "sdt", "tong dai", "so dt",
            "dien thoai lien he", "so lien he")
 ONLINE_LEVEL_TERMS = ("muc do 3", "muc do 4", "muc 3", "muc 4", "toan trinh", "mot phan",
@@ -61,7 +75,7 @@ ASPECTS: tuple[tuple[Aspect, tuple[str, ...]], ...] = (
     ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao",
                "the nao", "ntn", "nhu nao", "huong dan", "cach lam", "ra sao")),
     ("legal_basis", ("can cu", "luat nao", "nghi dinh", "thong tu", "van ban nao",
-                     "quy dinh nao", "co so phap ly", "phap ly")),
+                     "quy dinh nao", "co so phap ly", "van ban phap ly")),
     ("conditions", ("dieu kien", "yeu cau", "doi tuong nao", "ai duoc", "co duoc khong")),
     ("result", ("ket qua", "nhan duoc gi", "duoc cap gi")),
 )
@@ -76,7 +90,7 @@ ADMIN = ("thu tuc", "ho so", "giay", "dang ky", "cap", "doi", "lam lai", "nop", 
          "le phi", "ubnd", "phuong", "xa", "tinh", "co quan", "dich vu cong", "gplx", "bang lai",
          "lai xe", "xe", "lltp", "ly lich", "thuoc", "y te", "kham benh", "hanh nghe",
          "ke hoach", "cai cach", "tuyen truyen", "mot cua", "truc tuyen", "mat", "ho tro")
-OFF_TOPIC = ("thoi tiet", "bong da", "world cup", "ca si", "phim", "nau", "mon an", "cong thuc",
+OFF_TOPIC = ("thoi tiet", "bong da", "world cup", "ca si", "phim", "nau", "mon an",
              "nguoi yeu", "crush", "tinh yeu", "bitcoin", "crypto", "tien ao", "gia vang",
              "chung khoan", "co phieu", "xo so", "lo de", "truyen cuoi", "ke chuyen", "lam tho",
              "bai hat", "code", "python", "javascript", "lap trinh", "giai toan", "bai tap",
@@ -86,6 +100,10 @@ OFF_TOPIC = ("thoi tiet", "bong da", "world cup", "ca si", "phim", "nau", "mon a
              "tieng anh", "bai van", "bai toan", "ty so", "du doan", "uong thuoc gi",
              "nen uong", "nen mua", "eth", "so cccd cua", "dia chi cua ong", "dia chi cua ba",
              "thong tin ca nhan cua", "co mua khong", "troi mua", "nang nong", "da voi ai")
+# Off-topic words whose folded form also occurs in procedure names, so they are matched
+# with their marks: "công thức" (a recipe), not "tiền công thực hiện" (wages, in a tax
+# refund procedure's name).
+OFF_TOPIC_ACCENTED = ("công thức",)
 # Pronouns, particles and question words that never name a procedure.
 STOP = {"toi", "minh", "em", "anh", "chi", "ban", "a", "ah", "oi", "nhe", "nha", "vay", "the",
         "thi", "la", "co", "khong", "ko", "k", "duoc", "dc", "con", "cua", "cho", "voi", "va",
@@ -118,10 +136,11 @@ def read_intent(text: str) -> Intent:
             return Intent("handoff")
     if _has(folded, WHO):
         return Intent("smalltalk", smalltalk="who")
-    if _has(folded, HANDOFF):
+    named_person = _has(folded, HANDOFF_PERSON) and not _has(folded, PROCEDURE_WORDS)
+    if _has(folded, HANDOFF) or named_person:
         return Intent("handoff")
     gave_number = "[số đã ẩn]" in text  # "sđt tôi 09..." gives a number, asks for none
-    if _has(folded, HOTLINE) and not (
+    if _has(folded.replace("tong dai ly", "_"), HOTLINE) and not (
         gave_number and not _has(folded, ("duong day nong", "hotline", "tong dai"))
     ):
         return Intent("hotline", aspect=None)
@@ -133,7 +152,8 @@ def read_intent(text: str) -> Intent:
         and not _content(folded, ignore=ONLINE_LEVEL_TERMS)
     ):
         return Intent("online_levels")
-    if _has(folded, OFF_TOPIC) and not _has(folded, ("thu tuc", "ho so", "giay phep", "dang ky")):
+    off_topic = _has(folded, OFF_TOPIC) or _has_accented(text, OFF_TOPIC_ACCENTED)
+    if off_topic and not _has(folded, PROCEDURE_WORDS):
         return Intent("out_of_scope")
     if len(words) <= 6:
         for name, phrases in (
@@ -142,11 +162,32 @@ def read_intent(text: str) -> Intent:
             ("greeting", GREETINGS),
             ("greeting", HELP),
         ):
-            if _has(folded, phrases) and not _has(folded, ADMIN):
+            if _asks(folded, phrases) and not _has(folded, ADMIN):
                 return Intent("smalltalk", smalltalk=name)
-    if _has(folded, WHO) or _has(folded, HELP):
+    if _has(folded, WHO) or _asks(folded, HELP):
         return Intent("smalltalk", smalltalk="who" if _has(folded, WHO) else "greeting")
     return Intent("question", aspect=aspect, mentions_online=online)
+
+
+def _asks(folded: str, phrases: tuple[str, ...]) -> bool:
+    """``_has``, except that a ``HELP_ALONE`` phrase counts only in a message that names
+    nothing else ("cần trợ giúp", not "trợ giúp pháp lý")."""
+    plain = tuple(p for p in phrases if p not in HELP_ALONE)
+    if _has(folded, plain):
+        return True
+    padded = f" {folded} "
+    for phrase in phrases:
+        if phrase in HELP_ALONE and f" {phrase} " in padded:
+            rest = padded.replace(f" {phrase} ", " ").split()
+            return not [w for w in rest if w not in STOP]
+    return False
+
+
+def _has_accented(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whole-word match of marked phrases on the lower-cased, NFC text."""
+    words = " ".join(re.findall(r"\w+", unicodedata.normalize("NFC", text.lower())))
+    padded = f" {words} "
+    return any(f" {p} " in padded for p in phrases)
 
 
 def detect_aspect(folded: str) -> Aspect | None:
