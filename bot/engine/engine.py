@@ -328,7 +328,21 @@ class AnswerEngine:
 
     @staticmethod
     def _exact_title(text: str, hits: list[Any]) -> Any | None:
-        """A candidate whose name is exactly what was typed ("đăng ký thường trú")."""
+        """A candidate whose name is exactly what was typed ("đăng ký thường trú").
+
+        A whole name held by the question wins first, the longest one: aspect words are
+        also name words ("Phê duyệt kết quả nghiên cứu …" must not lose "kết quả" and
+        become "Phê duyệt nghiên cứu …").
+        """
+        padded = f" {fold(text)} "
+        held = [
+            hit
+            for hit in hits[:5]
+            if len(words := fold(hit.title).removeprefix("thu tuc ").split()) >= 3
+            and f" {' '.join(words)} " in padded
+        ]
+        if held:
+            return max(held, key=lambda hit: len(fold(hit.title).split()))
         typed = " ".join(content_words(text))
         for hit in hits[:5]:
             name = fold(hit.title).removeprefix("thu tuc ")

@@ -176,3 +176,21 @@ def test_faq_answer_quotes_the_ministry() -> None:
     }
     text = compose_faq(record)
     assert "Bộ Y tế" in text and record["answer"] in text and texts.FAQ_TRUNCATED in text
+
+
+def test_a_whole_name_in_the_question_beats_the_name_left_without_aspect_words() -> None:
+    """"kết quả" is also the result aspect's word: without it the question reads as the
+    shorter record's name; the record whose whole name the question holds is answered."""
+    from types import SimpleNamespace
+
+    from bot.engine.engine import AnswerEngine
+
+    shorter = SimpleNamespace(title="Phê duyệt nghiên cứu thử nghiệm lâm sàng thiết bị y tế.")
+    longer = SimpleNamespace(title="Phê duyệt kết quả nghiên cứu thử nghiệm lâm sàng thiết bị y tế")
+    question = "lệ phí phê duyệt kết quả nghiên cứu thử nghiệm lâm sàng thiết bị y tế là bao nhiêu"
+    assert AnswerEngine._exact_title(question, [shorter, longer]) is longer
+    # Without the whole name, the typed words still pick the exact title.
+    typed = SimpleNamespace(title="Thủ tục đăng ký thường trú")
+    other = SimpleNamespace(title="Đăng ký thường trú cho người chưa thành niên")
+    assert AnswerEngine._exact_title("lệ phí đăng ký thường trú", [other, typed]) is typed
+    assert AnswerEngine._exact_title("làm giấy tờ xe", [other, typed]) is None
