@@ -65,7 +65,46 @@ class Glossary:
         vehicle transfer, not also as the "sang tên" of land. A term whose expansion is
         "-" only consumes its words ("mất bao lâu" is about time, not a loss).
         """
-        words = syllables(text)
+        return self._wordings(self._matches(syllables(text)))
+
+    def expand(self, text: str) -> str:
+        """The text followed by the expansions of every term it contains.
+
+        The words of a term whose expansion is "-" are left out of the text: the "mất"
+        of "mất bao lâu" must not match records about a loss ("... bị mất").
+        """
+        chosen = self._matches(syllables(text))
+        dropped = {
+            i
+            for number, start, end in chosen
+            if "-" in self.entries[number].expansions
+            for i in range(start, end)
+        }
+        if dropped:
+            kept: list[str] = []
+            position = 0
+            for token in text.split():
+                count = len(syllables(token))
+                if not count or not dropped.issuperset(range(position, position + count)):
+                    kept.append(token)
+                position += count
+            # Never down to nothing: a question that is only "mất bao lâu" stays as typed.
+            text = " ".join(kept) if syllables(" ".join(kept)) else text
+        extra = self._wordings(chosen)
+        return " ".join([text, *extra]) if extra else text
+
+    def _wordings(self, chosen: list[tuple[int, int, int]]) -> list[str]:
+        """The expansions of the applied entries, each once, "-" left out."""
+        extra = [
+            expansion
+            for number, _, _ in chosen
+            for expansion in self.entries[number].expansions
+            if expansion != "-"
+        ]
+        return list(dict.fromkeys(extra))
+
+    def _matches(self, words: list[str]) -> list[tuple[int, int, int]]:
+        """The entries applied to ``words`` as (entry number, start, end), longest first."""
         spans: list[tuple[int, int, int]] = []
         for number in sorted({n for w in set(words) for n in self._by_first.get(w, ())}):
             entry = self.entries[number]
@@ -74,27 +113,16 @@ class Glossary:
                 spans.append((start, start + n, number))
         spans.sort(key=lambda s: (-(s[1] - s[0]), s[0], s[2]))
         taken = [False] * len(words)
-        chosen: list[int] = []
+        chosen: list[tuple[int, int, int]] = []
         for start, end, number in spans:
             if any(taken[start:end]):
                 # The same term found again elsewhere, or a shorter term inside a
                 # longer one: only a term of equal length at the same place may join.
                 continue
-            chosen.append(number)
+            chosen.append((number, start, end))
             for i in range(start, end):
                 taken[i] = True
-        extra = [
-            expansion
-            for number in chosen
-            for expansion in self.entries[number].expansions
-            if expansion != "-"
-        ]
-        return list(dict.fromkeys(extra))
-
-    def expand(self, text: str) -> str:
-        """The text followed by the expansions of every term it contains."""
-        extra = self.expansions(text)
-        return " ".join([text, *extra]) if extra else text
+        return chosen
 
     def aliases(self, text: str) -> list[str]:
         """Citizens' terms whose expansion appears in ``text`` (a record's wording)."""
