@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,9 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 @dataclass
-class _Tally:
+class Tally:
+    """Recall@1, Recall@5 and MRR over the ranks of the right answer (None: not found)."""
+
     n: int = 0
     r1: int = 0
     r5: int = 0
@@ -76,31 +78,36 @@ class _Tally:
         }
 
 
+def first_rank(ids: Sequence[str], expected: Collection[str]) -> int | None:
+    """1-based rank of the first right id in ``ids``, or None."""
+    return next((i + 1 for i, rid in enumerate(ids) if rid in expected), None)
+
+
+def miss(
+    question: str, expected: Collection[str], rank: int | None, ids: Sequence[str]
+) -> dict[str, Any]:
+    """What a report shows of a question not answered first: its rank and the top three."""
+    return {"question": question, "expected": list(expected), "rank": rank, "top": list(ids[:3])}
+
+
 def evaluate(items: Sequence[EvalItem], search: Callable[[str], list[str]]) -> dict[str, Any]:
     """Run every question through ``search`` (returns ranked ids) and score it."""
-    overall = _Tally()
-    by_tag: dict[str, _Tally] = {}
-    by_accent = {"accented": _Tally(), "unaccented": _Tally()}
+    overall = Tally()
+    by_tag: dict[str, Tally] = {}
+    by_accent = {"accented": Tally(), "unaccented": Tally()}
     latencies: list[float] = []
     misses: list[dict[str, Any]] = []
     for item in items:
         started = time.perf_counter()
         ids = search(item.question)
         latencies.append((time.perf_counter() - started) * 1000)
-        rank = next((i + 1 for i, rid in enumerate(ids) if rid in item.expected), None)
+        rank = first_rank(ids, item.expected)
         overall.add(rank)
         for tag in item.tags:
-            by_tag.setdefault(tag, _Tally()).add(rank)
+            by_tag.setdefault(tag, Tally()).add(rank)
         by_accent["accented" if has_diacritics(item.question) else "unaccented"].add(rank)
         if rank != 1:
-            misses.append(
-                {
-                    "question": item.question,
-                    "expected": list(item.expected),
-                    "rank": rank,
-                    "top": ids[:3],
-                }
-            )
+            misses.append(miss(item.question, item.expected, rank, ids))
     return {
         **overall.as_dict(),
         "by_accent": {k: v.as_dict() for k, v in by_accent.items()},

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.evaluation import EvalItem, load_eval_file
+from indexer.evaluation import EvalItem, Tally, first_rank, load_eval_file, miss
 from indexer.families import Profiles
 from indexer.rerank import (
     FEATURES,
@@ -209,7 +209,7 @@ def cross_validate(
     made_part = featurise(retriever, made, hits=hits)
     # Each train question featurised once; the folds only regroup them.
     own = [featurise(retriever, [e], hits=hits) for e in examples]
-    tally = {"n": 0, "r1": 0, "r5": 0, "rr": 0.0}
+    tally = Tally()
     misses: list[dict[str, Any]] = []
     for part_no in range(folds):
         held = [e for e in examples if fold_of(e.question, folds) == part_no]
@@ -227,30 +227,11 @@ def cross_validate(
                 example.question, hits[example.question], reranker=model, explain=False
             )
             ids = [e.hit.id for e in ranked]
-            rank = next((i + 1 for i, rid in enumerate(ids) if rid in example.expected), None)
-            tally["n"] += 1
-            if rank is not None:
-                tally["r1"] += rank == 1
-                tally["r5"] += rank <= 5
-                tally["rr"] += 1 / rank
+            rank = first_rank(ids, example.expected)
+            tally.add(rank)
             if rank != 1:
-                misses.append(
-                    {
-                        "question": example.question,
-                        "expected": list(example.expected),
-                        "rank": rank,
-                        "top": ids[:3],
-                    }
-                )
-    n = max(int(tally["n"]), 1)
-    return {
-        "n": tally["n"],
-        "folds": folds,
-        "recall@1": round(tally["r1"] / n, 4),
-        "recall@5": round(tally["r5"] / n, 4),
-        "mrr": round(tally["rr"] / n, 4),
-        "misses": misses,
-    }
+                misses.append(miss(example.question, example.expected, rank, ids))
+    return {**tally.as_dict(), "folds": folds, "misses": misses}
 
 
 def train_model(
