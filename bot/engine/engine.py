@@ -335,20 +335,13 @@ class AnswerEngine:
         become "Phê duyệt nghiên cứu …").
         """
         padded = f" {fold(text)} "
-        held = [
-            hit
-            for hit in hits[:5]
-            if len(words := fold(hit.title).removeprefix("thu tuc ").split()) >= 3
-            and f" {' '.join(words)} " in padded
-        ]
+        names = [(fold(hit.title).removeprefix("thu tuc "), hit) for hit in hits[:5]]
+        held = [(len(name.split()), hit) for name, hit in names if f" {name} " in padded]
+        held = [(length, hit) for length, hit in held if length >= 3]
         if held:
-            return max(held, key=lambda hit: len(fold(hit.title).split()))
+            return max(held, key=lambda pair: pair[0])[1]
         typed = " ".join(content_words(text))
-        for hit in hits[:5]:
-            name = fold(hit.title).removeprefix("thu tuc ")
-            if typed and name == typed:
-                return hit
-        return None
+        return next((hit for name, hit in names if typed and name == typed), None)
 
     # ---------------------------------------------------------------- answers
 
