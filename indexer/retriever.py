@@ -187,6 +187,14 @@ class _Generation:
         self.first_position: dict[tuple[str, str], int] = {}
         for pos, (kind, rid) in enumerate(zip(self.kinds.tolist(), self.record_ids, strict=True)):
             self.first_position.setdefault((str(kind), rid), pos)
+        #: A record published under one name with others (levels, ministries, provinces)
+        #: → the group's first key: fusion ranks the group as one record, so dozens of
+        #: provincial copies of one land procedure cannot fill the candidate pool.
+        self.name_group: dict[tuple[str, str], tuple[str, str]] = {}
+        for kind, rid in self.first_position:
+            profile = self.profiles.get(kind, rid)
+            if profile is not None and profile.same_name:
+                self.name_group[(kind, rid)] = (kind, min(rid, *profile.same_name))
 
     @property
     def name(self) -> str:
@@ -553,16 +561,20 @@ class HybridRetriever:
     def _fuse(
         self, gen: _Generation, lists: dict[str, list[tuple[int, float]]], k: int
     ) -> list[SearchHit]:
+        # Keys here are same-name groups (a record alone is its own group); the hit
+        # shown for a group is the member that ranked best in any list.
         scores: dict[tuple[str, str], float] = {}
         best: dict[tuple[str, str], tuple[float, int]] = {}
         sources: dict[tuple[str, str], dict[str, int]] = {}
         raw: dict[tuple[str, str], dict[str, float]] = {}
         keys = gen.keys
+        group_of = gen.name_group
         for name, positions in lists.items():
             rank = 0
             seen: set[tuple[str, str]] = set()
             for pos, value in positions:
                 key = keys[pos]
+                key = group_of.get(key, key)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -579,12 +591,13 @@ class HybridRetriever:
         return [
             SearchHit(
                 kind=kind,
-                id=rid,
-                title=gen.titles[best[(kind, rid)][1]],
+                id=keys[best[group][1]][1],
+                title=gen.titles[best[group][1]],
                 score=round(score, 6),
-                field=gen.fields[best[(kind, rid)][1]],
-                sources=sources[(kind, rid)],
-                raw=raw[(kind, rid)],
+                field=gen.fields[best[group][1]],
+                sources=sources[group],
+                raw=raw[group],
             )
-            for (kind, rid), score in ranked
+            for group, score in ranked
+            for kind in (group[0],)
         ]

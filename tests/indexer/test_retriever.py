@@ -84,3 +84,26 @@ def test_variant_never_outranks_its_base_unless_named(
                     assert ids.index(base.key) < rank, (question, key, base.key)
     named = [h.id for h in retriever.search("đăng ký khai sinh lưu động", k=3)]
     assert named[0] == "1.003583"
+
+
+def test_a_same_name_group_takes_one_place_in_the_candidate_pool(
+    build: Builder, gen_store: GenerationStore, glossary: Glossary
+) -> None:
+    # Eight provincial copies of one land procedure share its name: ranked one by one
+    # they filled the first stage and pushed the procedure a citizen needed out of the
+    # candidates the second stage reorders.
+    build()
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    profiles = retriever.generation().profiles
+    question = "cấp đổi giấy chứng nhận quyền sử dụng đất"
+    first = retriever.first_stage(question, k=30)
+    ids = [h.id for h in first]
+    groups = [
+        {h.id, *profile.same_name}
+        for h in first
+        if (profile := profiles.get("procedure", h.id)) is not None and profile.same_name
+    ]
+    assert any(len(group) >= 8 for group in groups), ids  # the copies were found...
+    for group in groups:
+        assert len(group & set(ids)) == 1, (group, ids)  # ...and hold one place
+    assert len(ids) == 30
