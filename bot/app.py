@@ -11,8 +11,12 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
+from bot.admin.app import build_admin
+from bot.admin.pages import ADMIN_PAGES
+from bot.admin.refresh import ServingIndexStatus
 from bot.analytics import SqlFeedbackSink, SqlQuestionLog
 from bot.channels import inflight
 from bot.channels.base import ChannelAdapter, InboundEvent
@@ -31,13 +35,20 @@ from bot.engine.conversation import ConversationStore, InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
 from bot.engine_process import engine_pool, warm_up
 from bot.ratelimit import RateLimiter
-from bot.settings import BotSettings, ChannelSettings, DeliverySettings, ServerSettings
+from bot.settings import (
+    AdminSettings,
+    BotSettings,
+    ChannelSettings,
+    DeliverySettings,
+    ServerSettings,
+)
 from bot.web import create_app
 from indexer.components import make_retriever
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
 from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory
+from knowledge.refresh import IndexRefresh
 from knowledge.settings import KnowledgeSettings
 
 
@@ -242,10 +253,15 @@ def build_web_app(
     channels: ChannelSettings | None = None,
     *,
     default_engine_processes: int = 0,
+    admin: AdminSettings | None = None,
+    index_refresh: IndexRefresh | None = None,
 ) -> Starlette:
-    """The ASGI app over an assistant: web chat, channel webhooks, health and readiness.
+    """The ASGI app over an assistant: web chat, channel webhooks, health and readiness,
+    and the staff admin at ``/admin`` when ``TTHC_ADMIN_SECRET_KEY`` is set.
 
-    ``default_engine_processes``: see :func:`build_channels`.
+    ``default_engine_processes``: see :func:`build_channels`. ``index_refresh``: what a
+    publish calls (default: :class:`bot.admin.refresh.ServingIndexStatus`, which only
+    reports the serving generation and that a rebuild is due).
     """
 
     def ready() -> dict[str, object] | None:
@@ -270,6 +286,15 @@ def build_web_app(
         channels or ChannelSettings(),
         default_engine_processes=default_engine_processes,
     )
+    routes: list[BaseRoute] = [*built.routes]
+    admin_app = build_admin_app(
+        assistant,
+        settings,
+        admin or AdminSettings(),
+        index_refresh or ServingIndexStatus(retriever=assistant.retriever),
+    )
+    if admin_app is not None:
+        routes.append(Mount("/admin", app=admin_app))
     return create_app(
         engine=assistant.engine,
         feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),
@@ -280,8 +305,33 @@ def build_web_app(
             storage_uri=settings.rate_limit_storage(),
         ),
         trusted_proxies=settings.trusted_proxy_set(),
-        extra_routes=built.routes,
+        extra_routes=routes,
         on_startup=built.startup,
         max_body_bytes=settings.max_body_bytes,
         on_shutdown=built.shutdown,
+    )
+
+
+def build_admin_app(
+    assistant: Assistant,
+    settings: ServerSettings,
+    admin: AdminSettings,
+    refresh: IndexRefresh,
+) -> ASGIApp | None:
+    """The staff admin over the assistant's database, or ``None`` when
+    ``TTHC_ADMIN_SECRET_KEY`` is unset (the admin is then not mounted: /admin is 404)."""
+    secret = admin.secret_value()
+    if not secret:
+        return None
+    return build_admin(
+        factory=make_session_factory(assistant.database),
+        refresh=refresh,
+        secret_key=secret,
+        secure_cookies=admin.secure_cookies,
+        idle_minutes=admin.idle_minutes,
+        login_attempts=admin.login_attempts,
+        login_window_minutes=admin.login_window_minutes,
+        limiter_storage=settings.rate_limit_storage(),
+        trusted_proxies=settings.trusted_proxy_set(),
+        pages=ADMIN_PAGES,
     )

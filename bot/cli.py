@@ -19,6 +19,7 @@ from bot.settings import ChannelSettings, ServerSettings
 from indexer.cli import eval_, index, rank, search
 from indexer.store import GenerationError
 from knowledge.cli import kb
+from knowledge.staff_cli import admin
 
 
 @click.group()
@@ -38,6 +39,7 @@ main.add_command(index)
 main.add_command(search)
 main.add_command(eval_)
 main.add_command(rank)
+main.add_command(admin)
 
 
 def _configure_logging(settings: ServerSettings) -> None:

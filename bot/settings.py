@@ -64,6 +64,7 @@ class ServerSettings(BaseSettings):
     def rate_limit_storage(self) -> str:
         """The ``limits`` storage URI: Redis when configured, else this process's memory."""
         return self.redis_url or "memory://"
+
     #: Largest request body read (webhooks, /api/chat, /api/feedback); larger gets 413.
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
 
@@ -125,6 +126,37 @@ class DeliverySettings(BaseSettings):
                 f"{value!r} runs the recovery job less often than every 5 minutes "
                 "(the seconds are the sixth, last field: '* * * * * */15' = every 15 s)"
             )
+        return value
+
+
+class AdminSettings(BaseSettings):
+    """The staff web admin at ``/admin`` (prefix ``TTHC_ADMIN_``).
+
+    Without ``TTHC_ADMIN_SECRET_KEY`` the admin is not mounted at all (``/admin`` is a
+    404); a placeholder value fails at start-up.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_ADMIN_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
+
+    #: Signs the session and CSRF cookies (32+ random characters:
+    #: ``python -c "import secrets; print(secrets.token_urlsafe(32))"``).
+    secret_key: SecretStr | None = None
+    #: Cookies only over HTTPS (turn off only for a plain-HTTP test on loopback).
+    secure_cookies: bool = True
+    #: Minutes without a request after which a staff member must log in again.
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: Wrong passwords per user name and address in ``login_window_minutes`` before
+    #: further attempts are refused (429).
+    login_attempts: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+
+    def secret_value(self) -> str:
+        """The signing key, or "" when the admin is off; too short or placeholder fails."""
+        value = _real(self.secret_key, "TTHC_ADMIN_SECRET_KEY")
+        if value and len(value) < 32:
+            raise ValueError("TTHC_ADMIN_SECRET_KEY must be at least 32 characters")
         return value
 
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot import bounded_json
 from bot.bounded_json import JSONRejected
@@ -69,7 +69,7 @@ def create_app(
     feedback: FeedbackSink,
     ready: Callable[[], dict[str, Any] | None],
     limiter: RateLimiter | None = None,
-    extra_routes: list[Route] | None = None,
+    extra_routes: list[BaseRoute] | None = None,
     on_startup: list[Callable[[], Any]] | None = None,
     on_shutdown: list[Callable[[], Any]] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,

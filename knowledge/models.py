@@ -363,3 +363,93 @@ class Subscription(Base):
     channel: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class StaffUser(Base):
+    """Tài khoản cán bộ: a staff account of the web admin.
+
+    ``role`` is one of ``editor`` (biên tập viên), ``reviewer`` (người duyệt), ``officer``
+    (cán bộ trả lời) and ``admin`` (quản trị); ``password_hash`` is an argon2id hash.
+    ``session_epoch`` grows on logout, a password change or a disable: every signed
+    session cookie carries the epoch it was issued at, so an older cookie stops working.
+    """
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+
+class AuditEntry(Base):
+    """Nhật ký thao tác: one staff action (who, what, on which record, from where, when).
+
+    ``actor`` is the username ("" for a failed login of an unknown name, ``cli`` for
+    the operator's console); ``detail`` is JSON with no password and no citizen data.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_kind: Mapped[str] = mapped_column(String(16), default="")
+    target_key: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ChangeRequest(Base):
+    """Đề xuất thay đổi: a staff edit of one record on its way draft → review → publish.
+
+    ``data`` is the proposed record in the canonical JSON form of
+    :func:`knowledge.codec.to_json`; ``base_revision`` is the newest revision id of the
+    record when the draft was started (``None`` for a new record): publishing is
+    refused when the record has changed since. ``status`` is ``draft``, ``submitted``,
+    ``approved``, ``rejected``, ``published`` or ``withdrawn``; ``version`` grows with
+    every save so a stale form cannot overwrite a newer one. ``effective_on`` (ngày
+    hiệu lực) holds an approved change back until that day.
+    """
+
+    __tablename__ = "change_requests"
+    __table_args__ = (Index("ix_change_requests_record", "record_kind", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_kind: Mapped[str] = mapped_column(String(16))
+    record_key: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16), default="edit")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(64), default="")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    effective_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    published_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    published_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
