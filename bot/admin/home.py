@@ -24,6 +24,10 @@ def _counts(session: Session) -> dict[str, int]:
 
 async def home(request: Request) -> Response:
     staff = await require(request)
+    if staff.has("reviewer"):
+        from bot.admin.changes import publish_due_now
+
+        await publish_due_now(request)
     counts = await run_db(request, _counts)
     refresh = admin_context(request).refresh
     try:

@@ -10,6 +10,10 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from bot.admin import audit_pages
+from bot.admin import audit_pages, changes, records
 
-ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (audit_pages.routes,)
+ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
+    records.routes,
+    changes.routes,
+    audit_pages.routes,
+)
