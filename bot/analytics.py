@@ -41,8 +41,25 @@ class SqlQuestionLog:
 class SqlFeedbackSink:
     """Writes 👍/👎 feedback to the knowledge database."""
 
-    def __init__(self, *, factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, *, factory: sessionmaker[Session], exchanges: SqlExchangeLog | None = None
+    ) -> None:
         self._factory = factory
+        self._exchanges = exchanges
+
+    def rate(self, *, channel: str, answer_id: str, value: str) -> None:
+        """A chat button's 👍/👎 (it carries only the answer id): stored with the
+        question, status, answer and citations the exchange log kept for that id."""
+        about = self._exchanges.find(channel, answer_id) if self._exchanges else None
+        self.record(
+            channel=channel,
+            answer_id=answer_id,
+            value=value,
+            cited=about.cited if about else "",
+            question=about.question if about else "",
+            status=about.status if about else "",
+            answer=about.answer if about else "",
+        )
 
     def record(
         self,

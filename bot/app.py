@@ -196,23 +196,13 @@ def build_channels(
                 **page, client=client, graph_base_url=channels.facebook_graph_api_base_url
             )
         )
-    feedback = SqlFeedbackSink(factory=factory)
-
-    def record_feedback(channel: str, answer_id: str, value: str) -> None:
-        about = exchanges.find(channel, answer_id)
-        feedback.record(
-            channel=channel,
-            answer_id=answer_id,
-            value=value,
-            cited=about.cited if about else "",
-            question=about.question if about else "",
-            status=about.status if about else "",
-            answer=about.answer if about else "",
-        )
+    feedback = SqlFeedbackSink(factory=factory, exchanges=exchanges)
 
     async def on_feedback(event: InboundEvent, answer_id: str, value: str) -> None:
         if value in ("up", "down"):
-            await asyncio.to_thread(record_feedback, event.channel, answer_id, value)
+            await asyncio.to_thread(
+                feedback.rate, channel=event.channel, answer_id=answer_id, value=value
+            )
 
     processes = delivery.engine_processes
     if processes is None:

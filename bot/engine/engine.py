@@ -426,11 +426,15 @@ class AnswerEngine:
             aspect=aspect,
         )
 
-    def _hotline_records(self, text: str, area: str = "") -> list[dict[str, Any]]:
+    def _hotline_records(
+        self, text: str, area: str = "", *, asks_for_line: bool = True
+    ) -> list[dict[str, Any]]:
         """Hotlines the question (or the user's known area) points at."""
         if self._hotlines is not None:
             try:
-                return pick_hotlines(self._hotlines.published(), text, area)
+                return pick_hotlines(
+                    self._hotlines.published(), text, area, asks_for_line=asks_for_line
+                )
             except Exception:
                 logging.getLogger(__name__).exception("reading the hotlines failed")
         text = f"{text} {area}".strip()
@@ -466,7 +470,8 @@ class AnswerEngine:
         return found
 
     def _hotline_text(self, text: str, area: str = "") -> str:
-        records = self._hotline_records(text, area)
+        """The lines added to a "don't know", a handoff or the apology."""
+        records = self._hotline_records(text, area, asks_for_line=False)
         return compose_hotlines(records) if records else texts.ONE_STOP
 
     def _hotline(self, text: str, area: str = "") -> Answer:

@@ -8,6 +8,7 @@ area other than the one the citizen named.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,14 +78,19 @@ _SPECIFIC_ORDER = {"commune": 0, "agency": 1, "field": 2, "province": 3, "nation
 
 
 def pick_hotlines(
-    records: Iterable[dict[str, Any]], text: str, area: str = ""
+    records: Iterable[dict[str, Any]], text: str, area: str = "", *, asks_for_line: bool = True
 ) -> list[dict[str, Any]]:
     """The lines for ``text`` (already masked) from a citizen of ``area`` ("" unknown).
+
+    ``asks_for_line``: the message asks for a number, so its other words name the line
+    wanted; otherwise (a "don't know") they are a procedure's words and only a named
+    area counts.
 
     Returns at most :data:`MAX_LINES` records, most specific first; an empty list when
     no line fits (no province/national line either).
     """
     lines = list(records)
+    text = re.sub(r"\[(?:số|email) đã ẩn\]", " ", text)  # masking placeholders name nothing
     asked = f" {fold(f'{text} {area}')} "
     wanted = set(content_words(f"{text} {area}")) - _REQUEST_WORDS
     named: list[dict[str, Any]] = []
@@ -101,7 +107,7 @@ def pick_hotlines(
         return named[:MAX_LINES]
     # Named words that match no line ("Hà Nội" in a deployment with no Hà Nội line): the
     # province lines, whose area was not named, are for somewhere else.
-    names_place = bool(wanted)
+    names_place = bool(wanted) and asks_for_line
     fallback = [
         record
         for record in lines

@@ -99,6 +99,18 @@ class OfficeHours:
                     return start
         raise AssertionError("a week always holds a session")  # parse refuses none
 
+    def session_end(self, moment: dt.datetime) -> dt.datetime:
+        """The end of the session in progress at ``moment``, else of the next one."""
+        local = moment.astimezone(self.zone)
+        for session in self.sessions:
+            if session.weekday == local.weekday() and session.start <= local.time() < session.end:
+                return dt.datetime.combine(local.date(), session.end, tzinfo=self.zone)
+        start = self.next_open(moment)
+        end = next(
+            s.end for s in self.sessions if s.weekday == start.weekday() and s.start == start.time()
+        )
+        return dt.datetime.combine(start.date(), end, tzinfo=self.zone)
+
     def describe(self) -> str:
         """Vietnamese wording: "Thứ Hai–Thứ Sáu: 07:30–11:30, 13:30–17:00"."""
         by_times: dict[tuple[tuple[dt.time, dt.time], ...], list[int]] = {}

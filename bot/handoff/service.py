@@ -4,8 +4,11 @@ States: no row (the bot answers) → ``waiting`` (asked, or the engine failed tw
 ``officer`` (claimed, or a person answered on the platform itself: human echo) →
 ``closed`` (released, timed out, or the citizen went back to the bot). While a handoff
 is open the bot is silent on that conversation and keeps the citizen's messages in its
-thread. Inactivity past ``timeout`` closes it lazily: on the conversation's next
-message and whenever the open list is read (no periodic job needed).
+thread. It returns to the bot lazily (on the conversation's next message, and whenever
+the open list is read; no periodic job needed) once past its deadline: ``timeout`` of
+inactivity for a conversation a person holds; for one still waiting, not before the
+end of the office session in which (or after which) it was opened, so a citizen who
+asked in the evening is answered the next morning.
 
 Every method is synchronous SQLAlchemy (call it from a thread in async code) except
 :meth:`HandoffService.reply`, which queues the delivery job.
@@ -216,7 +219,8 @@ class HandoffService:
         now = self._clock()
         with transaction(self._factory) as session:
             row = self._open_row(session, handoff_id)
-            if row.state == OFFICER and row.officer not in ("", officer):
+            # A reply typed on the platform holds no claim: any officer may take it over.
+            if row.state == OFFICER and row.officer not in ("", officer, PAGE_INBOX, OA_CONSOLE):
                 raise HandoffConflict(f"Cán bộ {row.officer} đang trả lời cuộc trò chuyện này.")
             row.state, row.officer = OFFICER, officer[:64]
             row.claimed_at = row.claimed_at or now
@@ -274,21 +278,21 @@ class HandoffService:
             return _view(row)
 
     def expire(self) -> int:
-        """Close every open handoff idle longer than the timeout; returns how many."""
-        cutoff = self._clock() - self.timeout
+        """Close every open handoff past its deadline; returns how many."""
+        now = self._clock()
         with transaction(self._factory) as session:
-            rows = (
-                session.execute(
-                    select(Handoff).where(
-                        Handoff.state.in_(OPEN_STATES), Handoff.last_activity_at < cutoff
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for row in rows:
+            rows = session.execute(select(Handoff).where(Handoff.state.in_(OPEN_STATES))).scalars()
+            stale = [row for row in rows if self._deadline(row) < now]
+            for row in stale:
                 self._close(row, "timeout")
-            return len(rows)
+            return len(stale)
+
+    def _deadline(self, row: Handoff) -> dt.datetime:
+        """When an open handoff returns to the bot (module docstring)."""
+        idle = _aware(row.last_activity_at) + self.timeout
+        if row.state != WAITING:
+            return idle
+        return max(idle, self.hours.session_end(_aware(row.created_at)))
 
     # ---------------------------------------------------------------------- bot side
 
@@ -300,7 +304,7 @@ class HandoffService:
             ).scalar()
             if row is None:
                 return None
-            if _aware(row.last_activity_at) < self._clock() - self.timeout:
+            if self._deadline(row) < self._clock():
                 self._close(row, "timeout")
                 return None
             return _view(row)
@@ -409,7 +413,7 @@ class HandoffService:
         row = session.get(Handoff, handoff_id)
         if row is None or row.state not in OPEN_STATES:
             raise HandoffNotFound(f"Cuộc chuyển cán bộ số {handoff_id} không còn mở.")
-        if _aware(row.last_activity_at) < self._clock() - self.timeout:
+        if self._deadline(row) < self._clock():
             self._close(row, "timeout")
             session.commit()
             raise HandoffNotFound(
