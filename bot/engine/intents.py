@@ -62,7 +62,7 @@ CONTACT = ("lien he o dau", "lien he the nao", "lien he bang cach nao", "lien he
            "lien lac o dau", "lien lac voi ai", "lien he", "lien lac")
 _CONTACT_FILLERS = frozenset(("lien", "he", "lac", "o", "dau", "the", "nao", "bang", "cach",
                              "ai", "voi", "goi", "so", "dien", "cho", "ben", "minh", "co",
-                             "quan"))
+                             "quan", "de", "may"))
 ONLINE_LEVEL_TERMS = ("muc do 3", "muc do 4", "muc 3", "muc 4", "toan trinh", "mot phan",
                       "dich vu cong truc tuyen", "dvc truc tuyen", "dvctt")
 DOSSIER_STATUS = ("den dau roi", "xong chua", "tra cuu ho so", "tinh trang ho so",
