@@ -38,6 +38,9 @@ from bot.channels.base import (
 )
 
 logger = logging.getLogger(__name__)
+#: Put on every message we send: Messenger echoes it back (``message.metadata``), so our
+#: own echoes are known even without the app id (a page admin's have none).
+OUR_METADATA = "tthc-bot"
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 #: Button template limits (send-messages/template/button).
@@ -180,6 +183,8 @@ class MessengerAdapter:
             return None
         if self._app_id and str(message.get("app_id", "")) == self._app_id:
             return None
+        if message.get("metadata") == OUR_METADATA:
+            return None  # marked by our own send (the echo returns the metadata)
         text = message.get("text")
         recipient = item.get("recipient")
         user = str(recipient.get("id", "")) if isinstance(recipient, dict) else ""
@@ -267,7 +272,7 @@ class MessengerAdapter:
                 body: dict[str, Any] = {
                     "recipient": {"id": event.reply_target},
                     "messaging_type": "RESPONSE",
-                    "message": part,
+                    "message": {**part, "metadata": OUR_METADATA},
                 }
                 if event.kind == "officer" and event.payload:
                     # An officer's reply after the 24 h window: the HUMAN_AGENT tag (7 days).
@@ -295,7 +300,10 @@ class MessengerAdapter:
         if done == _UNKNOWN:
             raise PlatformRejected("private reply outcome unknown earlier; not sent again")
         if done is None:
-            body = {"recipient": {"comment_id": comment_id}, "message": {"text": _private(parts)}}
+            body = {
+                "recipient": {"comment_id": comment_id},
+                "message": {"text": _private(parts), "metadata": OUR_METADATA},
+            }
             try:
                 data = await self._post(f"{self._page_id}/messages", body)
             except PlatformUnavailable as exc:

@@ -382,8 +382,8 @@ def messenger_adapter(platform: FakePlatform, client: httpx.AsyncClient) -> Mess
     )
 
 
-def page_echo(mid: str, text: str, app_id: str) -> bytes:
-    item = fake_meta.text_item(mid, text, is_echo=True, app_id=int(app_id))
+def page_echo(mid: str, text: str, app_id: str, **extra: Any) -> bytes:
+    item = fake_meta.text_item(mid, text, is_echo=True, app_id=int(app_id), **extra)
     item["sender"], item["recipient"] = {"id": fake_meta.PAGE_ID}, {"id": fake_meta.PSID}
     return fake_meta.page_body(fake_meta.messaging_entry(item))
 
@@ -406,6 +406,12 @@ def test_messenger_human_echo_silences_the_bot_and_late_replies_carry_human_agen
                 page_echo("e1", ours, OUR_META_APP),
                 fake_meta.sign(page_echo("e1", ours, OUR_META_APP)),
             )
+            assert w.handoffs.list_open() == []
+            # Our sends carry metadata, echoed back: known as ours whatever the app id says.
+            sent_body = fake_meta.sends(meta)[0].body
+            assert sent_body["message"]["metadata"] == "tthc-bot"
+            marked = page_echo("e0", ours, PAGE_INBOX_APP, metadata="tthc-bot")
+            await w.post(marked, fake_meta.sign(marked))
             assert w.handoffs.list_open() == []
             typed = "Chào bạn, Trang xin hỗ trợ trực tiếp."
             body = page_echo("e2", typed, PAGE_INBOX_APP)

@@ -337,7 +337,7 @@ def test_comment_gets_one_private_and_one_public_reply(platform: FakePlatform) -
     assert private[0].path == f"/v25.0/{PAGE_ID}/messages"
     assert private[0].body == {
         "recipient": {"comment_id": comment_id},
-        "message": {"text": answerer.text},
+        "message": {"text": answerer.text, "metadata": "tthc-bot"},
     }
     assert public[0].path == f"/v25.0/{comment_id}/comments"
     assert public[0].body == {"message": DEFAULT_COMMENT_REPLY}
