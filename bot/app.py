@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp
 from bot.admin.app import build_admin
 from bot.admin.pages import ADMIN_PAGES
 from bot.admin.refresh import ServingIndexStatus
-from bot.analytics import SqlFeedbackSink, SqlQuestionLog
+from bot.analytics import SqlExchangeLog, SqlFeedbackSink, SqlQuestionLog
 from bot.channels import inflight
 from bot.channels.base import ChannelAdapter, InboundEvent
 from bot.channels.dispatch import Dispatcher
@@ -34,12 +35,15 @@ from bot.conversations import RedisConversationStore, SqlConversationStore
 from bot.engine.conversation import ConversationStore, InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
 from bot.engine_process import engine_pool, warm_up
+from bot.handoff import HandoffService
+from bot.hotlines import SqlHotlineDirectory
 from bot.ratelimit import RateLimiter
 from bot.settings import (
     AdminSettings,
     BotSettings,
     ChannelSettings,
     DeliverySettings,
+    HandoffSettings,
     ServerSettings,
 )
 from bot.web import create_app
@@ -79,10 +83,15 @@ def build_assistant(*, shared_state: bool = False, migrate_schema: bool = True) 
     retriever = make_retriever(IndexSettings())
     retriever.generation()  # fail now, with a clear message, if there is no index
     bot_settings = BotSettings()
+    factory = make_session_factory(database)
     engine = AnswerEngine(
         knowledge=retriever,
         conversations=_conversations(database, bot_settings, shared=shared_state),
-        log=SqlQuestionLog(factory=make_session_factory(database)),
+        log=SqlQuestionLog(factory=factory),
+        # Staff edits of hotlines reach the bot within the cache time, without a restart.
+        hotlines=SqlHotlineDirectory(
+            factory=factory, ttl=HandoffSettings().hotline_cache_seconds
+        ),
     )
     return Assistant(engine=engine, retriever=retriever, database=database)
 
@@ -109,6 +118,8 @@ class Channels:
     routes: list[Route]
     startup: list[Callable[[], Any]]
     shutdown: list[Callable[[], Any]]
+    #: Live handoff to officers (``tthc handoff``, the officer inbox).
+    handoffs: HandoffService | None = None
 
 
 def build_channels(
@@ -178,18 +189,25 @@ def build_channels(
                 api_base_url=channels.zalo_bot_api_base_url,
             )
         )
+    handoff_settings = HandoffSettings()
+    handoffs = HandoffService(
+        factory=factory,
+        hours=handoff_settings.office_hours(),
+        timeout=dt.timedelta(minutes=handoff_settings.handoff_timeout_minutes),
+    )
+    exchanges = SqlExchangeLog(factory=factory)
     if (page := channels.messenger()) is not None:
         adapters.append(
             MessengerAdapter(
                 **page, client=client, graph_base_url=channels.facebook_graph_api_base_url
             )
         )
-    feedback = SqlFeedbackSink(factory=factory)
+    feedback = SqlFeedbackSink(factory=factory, exchanges=exchanges)
 
     async def on_feedback(event: InboundEvent, answer_id: str, value: str) -> None:
         if value in ("up", "down"):
             await asyncio.to_thread(
-                feedback.record, channel=event.channel, answer_id=answer_id, value=value, cited=""
+                feedback.rate, channel=event.channel, answer_id=answer_id, value=value
             )
 
     processes = delivery.engine_processes
@@ -227,7 +245,11 @@ def build_channels(
         ack_timeout=delivery.ack_timeout_seconds,
         engine_threads=delivery.engine_threads or None,
         engine_processes=pool,
+        handoffs=handoffs,
+        exchanges=exchanges,
+        hotlines=assistant.engine.hotline_text,
     )
+    handoffs.bind_outbox(dispatcher)
     queue.bind(dispatcher.process)
     routes = [
         route
@@ -244,7 +266,7 @@ def build_channels(
     hooks: list[Callable[[], Any]] = [queue.close]
     hooks += [a.stop for a in adapters if isinstance(a, TelegramAdapter)]
     hooks += [client.aclose, dispatcher.close]
-    return Channels(adapters, dispatcher, queue, routes, startup, hooks)
+    return Channels(adapters, dispatcher, queue, routes, startup, hooks, handoffs)
 
 
 def build_web_app(
@@ -309,6 +331,7 @@ def build_web_app(
         on_startup=built.startup,
         max_body_bytes=settings.max_body_bytes,
         on_shutdown=built.shutdown,
+        hotlines=assistant.engine.hotline_text,
     )
 
 

@@ -15,6 +15,7 @@ from bot.app import Assistant, Channels, build_assistant, build_channels, build_
 from bot.channels.telegram import TelegramAdapter
 from bot.engine import texts
 from bot.engine.model import Question
+from bot.handoff.cli import handoff
 from bot.settings import ChannelSettings, ServerSettings
 from indexer.cli import eval_, index, rank, search
 from indexer.store import GenerationError
@@ -40,6 +41,7 @@ main.add_command(search)
 main.add_command(eval_)
 main.add_command(rank)
 main.add_command(admin)
+main.add_command(handoff)
 
 
 def _configure_logging(settings: ServerSettings) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 
 import croniter
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.handoff.hours import DEFAULT_HOURS, DEFAULT_TIMEZONE, OfficeHours
 from bot.request_body import DEFAULT_MAX_BODY_BYTES
 
 
@@ -205,6 +206,8 @@ class ChannelSettings(BaseSettings):
     facebook_app_secret: SecretStr | None = None
     facebook_verify_token: SecretStr | None = None
     facebook_graph_api_base_url: str = "https://graph.facebook.com"
+    #: Our Meta app's id: echoes of our own sends are told from a page admin's replies.
+    facebook_app_id: str = ""
 
     def telegram(self) -> tuple[str, str] | None:
         """(token, webhook secret) when Telegram is configured."""
@@ -239,4 +242,36 @@ class ChannelSettings(BaseSettings):
             "app_secret": _real(self.facebook_app_secret, "FACEBOOK_APP_SECRET"),
             "verify_token": _real(self.facebook_verify_token, "FACEBOOK_VERIFY_TOKEN"),
         }
-        return values if all(values.values()) else None
+        if not all(values.values()):
+            return None
+        return values | ({"app_id": self.facebook_app_id} if self.facebook_app_id else {})
+
+
+class HandoffSettings(BaseSettings):
+    """Live handoff to officers and the hotlines the bot gives (``TTHC_`` prefix).
+
+    The office hours are parsed when the settings are read: a malformed value stops
+    start-up with a message naming it.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
+
+    #: When officers answer: "Mon-Fri 07:30-11:30,13:30-17:00" (groups joined by ";").
+    handoff_hours: str = DEFAULT_HOURS
+    #: The office's time zone (IANA name).
+    handoff_timezone: str = DEFAULT_TIMEZONE
+    #: Minutes without a message after which a handoff returns to the bot.
+    handoff_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    #: Seconds a read of the staff-entered hotlines is reused by one process.
+    hotline_cache_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+
+    @model_validator(mode="after")
+    def _hours_parse(self) -> HandoffSettings:
+        OfficeHours.parse(self.handoff_hours, self.handoff_timezone)
+        return self
+
+    def office_hours(self) -> OfficeHours:
+        """The parsed office hours."""
+        return OfficeHours.parse(self.handoff_hours, self.handoff_timezone)

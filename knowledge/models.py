@@ -286,6 +286,88 @@ class AnswerFeedback(Base):
     answer_id: Mapped[str] = mapped_column(String(64), index=True)
     value: Mapped[str] = mapped_column(String(8))
     cited: Mapped[str] = mapped_column(String(255), default="")
+    #: The question the answer was for (masked), the answer's status and its text.
+    question: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    answer: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class AnswerExchange(Base):
+    """Lượt hỏi đáp: one question a chat channel answered (masked), kept for a while.
+
+    Feedback (👍/👎 carries only the answer id) finds here which question, status and
+    cited records it is about; an officer taking over a conversation sees the last few.
+    """
+
+    __tablename__ = "answer_exchanges"
+    __table_args__ = (
+        Index("ix_answer_exchanges_answer", "channel", "answer_id"),
+        Index("ix_answer_exchanges_user", "channel", "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[str] = mapped_column(String(128))
+    answer_id: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    cited: Mapped[str] = mapped_column(String(255), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class Handoff(Base):
+    """Chuyển cho cán bộ: a citizen's conversation held by (or waiting for) an officer.
+
+    ``state`` waiting → officer → closed (the bot answers again). ``open_key``
+    (``channel|account|user``) is set while the handoff is open and NULL once closed:
+    its unique constraint allows one open handoff per conversation on every database.
+    ``reason``: asked | failed_twice | human_echo; ``close_reason``: released |
+    timeout | citizen.
+    """
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[str] = mapped_column(String(128))
+    reply_target: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    officer: Mapped[str] = mapped_column(String(64), default="")
+    open_key: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_activity_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow
+    )
+    #: The citizen's last message: the platforms' reply windows count from it.
+    last_citizen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow
+    )
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    close_reason: Mapped[str] = mapped_column(String(16), default="")
+
+
+class HandoffMessage(Base):
+    """Tin nhắn trong cuộc chuyển cán bộ: one message of a handoff's thread (masked).
+
+    ``direction`` citizen | officer | bot; ``author`` is the officer's username (or
+    ``page-inbox`` / ``oa-console`` for a reply typed on the platform itself).
+    """
+
+    __tablename__ = "handoff_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
 class InboxEvent(Base):
@@ -305,7 +387,7 @@ class InboxEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
-    chat_key: Mapped[str] = mapped_column(String(255))
+    chat_key: Mapped[str] = mapped_column(String(255), index=True)
     event: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)
     reply: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
