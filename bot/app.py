@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -89,9 +90,7 @@ def build_assistant(*, shared_state: bool = False, migrate_schema: bool = True) 
         conversations=_conversations(database, bot_settings, shared=shared_state),
         log=SqlQuestionLog(factory=factory),
         # Staff edits of hotlines reach the bot within the cache time, without a restart.
-        hotlines=SqlHotlineDirectory(
-            factory=factory, ttl=HandoffSettings().hotline_cache_seconds
-        ),
+        hotlines=SqlHotlineDirectory(factory=factory, ttl=HandoffSettings().hotline_cache_seconds),
     )
     return Assistant(engine=engine, retriever=retriever, database=database)
 
@@ -314,6 +313,8 @@ def build_web_app(
         settings,
         admin or AdminSettings(),
         index_refresh or ServingIndexStatus(retriever=assistant.retriever),
+        handoffs=built.handoffs,
+        glossary_path=IndexSettings().glossary_path,
     )
     if admin_app is not None:
         routes.append(Mount("/admin", app=admin_app))
@@ -340,9 +341,16 @@ def build_admin_app(
     settings: ServerSettings,
     admin: AdminSettings,
     refresh: IndexRefresh,
+    *,
+    handoffs: HandoffService | None = None,
+    glossary_path: Path | None = None,
 ) -> ASGIApp | None:
     """The staff admin over the assistant's database, or ``None`` when
-    ``TTHC_ADMIN_SECRET_KEY`` is unset (the admin is then not mounted: /admin is 404)."""
+    ``TTHC_ADMIN_SECRET_KEY`` is unset (the admin is then not mounted: /admin is 404).
+
+    ``handoffs``: the live-handoff service of this process's channels (the officer
+    inbox replies through it); ``glossary_path``: ``TTHC_GLOSSARY_PATH``.
+    """
     secret = admin.secret_value()
     if not secret:
         return None
@@ -357,4 +365,6 @@ def build_admin_app(
         limiter_storage=settings.rate_limit_storage(),
         trusted_proxies=settings.trusted_proxy_set(),
         pages=ADMIN_PAGES,
+        handoffs=handoffs,
+        glossary_path=glossary_path,
     )

@@ -86,10 +86,12 @@ def knowledge_gaps(
     factory: sessionmaker[Session],
     *,
     since: dt.datetime | None = None,
+    channel: str | None = None,
     similarity: float = 0.5,
     limit: int = 50,
 ) -> list[GapGroup]:
-    """Unanswered (no-answer and handoff) and 👎 questions since ``since``, grouped.
+    """Unanswered (no-answer and handoff) and 👎 questions since ``since`` (on
+    ``channel`` only, when given), grouped.
 
     Two questions share a group when the Jaccard overlap of their content syllables
     reaches ``similarity`` (0..1) with the group's first question. Largest groups
@@ -109,6 +111,9 @@ def knowledge_gaps(
         if since is not None:
             unanswered = unanswered.where(UnansweredQuestion.created_at >= since)
             disliked = disliked.where(AnswerFeedback.created_at >= since)
+        if channel is not None:
+            unanswered = unanswered.where(UnansweredQuestion.channel == channel)
+            disliked = disliked.where(AnswerFeedback.channel == channel)
         rows += [(q, c, s, _aware(at)) for q, c, s, at in session.execute(unanswered)]
         rows += [(q, c, "thumbs_down", _aware(at)) for q, c, at in session.execute(disliked)]
     groups: list[GapGroup] = []

@@ -225,6 +225,9 @@ def submit(session: Session, change_id: int, *, actor: Actor) -> ChangeRequest:
         raise WorkflowError(
             f"Chỉ gửi duyệt được bản nháp (đề xuất đang “{STATUS_NAMES[change.status]}”)."
         )
+    if change.record_kind == "faq" and not str(change.data.get("answer", "")).strip():
+        # An FAQ draft made from a group of unanswered questions starts without one.
+        raise WorkflowError("Mục hỏi đáp chưa có câu trả lời: hãy viết câu trả lời rồi gửi duyệt.")
     _check_fresh(session, change)
     change.status = "submitted"
     change.submitted_at = _now()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from asgi_csrf import asgi_csrf
@@ -37,6 +38,7 @@ from bot.admin.web import (
     LoginRequired,
     render,
 )
+from bot.handoff import HandoffService
 from knowledge.refresh import IndexRefresh
 
 #: Largest admin request body (uploads of import files included).
@@ -149,12 +151,17 @@ def build_admin(
     pages: Sequence[Callable[[], list[BaseRoute]]] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     clock: Callable[[], dt.datetime] | None = None,
+    handoffs: HandoffService | None = None,
+    glossary_path: Path | None = None,
 ) -> ASGIApp:
     """The admin app, to mount at ``/admin``.
 
     ``pages``: extra route factories (each returns routes relative to ``/admin``),
     how features add their pages. ``secret_key`` (32+ characters) signs the session and
-    CSRF cookies. ``clock`` (UTC) is for tests of the idle expiry.
+    CSRF cookies. ``clock`` (UTC) is for tests of the idle expiry. ``handoffs``: the
+    live-handoff service the officer inbox works through (the one bound to this
+    process's channels); ``glossary_path``: the staff glossary file
+    (``TTHC_GLOSSARY_PATH``) the knowledge-gaps page adds citizens' words to.
     """
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["texts"] = texts
@@ -167,6 +174,8 @@ def build_admin(
         templates=templates,
         idle_seconds=idle_minutes * 60,
         trusted_proxies=trusted_proxies,
+        handoffs=handoffs,
+        glossary_path=glossary_path,
     )
     if clock is not None:
         context.clock = clock

@@ -10,10 +10,12 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from bot.admin import audit_pages, changes, records
+from bot.admin import audit_pages, changes, gaps, inbox, records
 
 ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     records.routes,
     changes.routes,
     audit_pages.routes,
+    inbox.routes,
+    gaps.routes,
 )

@@ -18,7 +18,8 @@ Interfaces (small on purpose; pages of other features build on them):
 - ``await run_db(request, fn, *args, **kwargs)``: ``fn(session, *args, **kwargs)`` in a
   worker thread inside one transaction (commit on success); returns its result.
 - ``admin_context(request) -> AdminContext``: the shared objects (session factory,
-  :class:`~knowledge.refresh.IndexRefresh`, settings, clock).
+  :class:`~knowledge.refresh.IndexRefresh`, settings, clock, the
+  :class:`~bot.handoff.HandoffService` and the staff glossary path when configured).
 - ``redirect(request, path) -> RedirectResponse``: 303 to ``/admin`` + ``path``.
 """
 
@@ -38,6 +39,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.templating import Jinja2Templates
 
 from bot.admin import texts
+from bot.handoff import HandoffService
 from bot.web import client_address
 from knowledge.db import transaction
 from knowledge.models import StaffUser
@@ -91,6 +93,10 @@ class AdminContext:
     idle_seconds: int
     trusted_proxies: frozenset[str] = frozenset()
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    #: Live handoff (the officer inbox); ``None`` where no channel serves this process.
+    handoffs: HandoffService | None = None
+    #: The staff glossary file (``TTHC_GLOSSARY_PATH``) citizens' words are added to.
+    glossary_path: Path | None = None
 
 
 def admin_context(request: Request) -> AdminContext:
