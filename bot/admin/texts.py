@@ -78,7 +78,7 @@ WINDOW_TAGGED = (
 GAP_KINDS = {
     "no_answer": "chưa trả lời được",
     "handoff": "chuyển cán bộ",
-    "thumbs_down": "người dân chấm 👎",
+    "thumbs_down": "người dân không hài lòng (👎)",
 }
 GAP_PERIODS = {"7": "7 ngày qua", "30": "30 ngày qua", "90": "90 ngày qua", "": "Toàn bộ"}
 GAP_GONE = (

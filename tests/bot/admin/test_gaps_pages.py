@@ -93,7 +93,7 @@ def test_groups_with_counts_channels_and_filters(login: Login) -> None:
     section = groups[LOST]
     assert '<strong class="count">3</strong> lượt' in section
     assert "Zalo OA: 2" in section and "Messenger: 1" in section
-    assert "người dân chấm 👎: 1" in section and "chuyển cán bộ: 1" in section
+    assert "người dân không hài lòng (👎): 1" in section and "chuyển cán bộ: 1" in section
     assert "mất sổ đỏ làm lại ở đâu" in section  # an example of the group
     assert "02/12/2026 06:00" in section  # last seen, Vietnam time
 

@@ -31,7 +31,13 @@ from knowledge.models import ChangeRequest, Handoff, HandoffMessage, UnansweredQ
 from knowledge.staff import create_user
 from tests.bot.admin.conftest import PASSWORD, SECRET, make_web
 from tests.bot.channels import fake_zalo as zalo
-from tests.bot.test_webchat_browser import BROWSER_ARGS, CHROMIUM, Served, _port
+from tests.bot.test_webchat_browser import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    Served,
+    _port,
+    _screenshot_dir,
+)
 from tests.fakes import FakeIndexRefresh
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -105,6 +111,7 @@ def test_officer_answers_a_zalo_citizen_from_the_inbox(
     engine: Engine,
     factory: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     # Office always open, so the test means the same at any hour it runs.
     monkeypatch.setenv("TTHC_HANDOFF_HOURS", "Mon-Sun 00:00-23:59")
@@ -140,13 +147,13 @@ def test_officer_answers_a_zalo_citizen_from_the_inbox(
         served.start()
         base = f"http://127.0.0.1:{served.port}"
         try:
-            _scenario(browser, base, fake, factory)
+            _scenario(browser, base, fake, factory, _screenshot_dir(tmp_path))
         finally:
             served.stop()
 
 
 def _scenario(
-    browser: Any, base: str, fake: zalo.ZaloOAFake, factory: sessionmaker[Session]
+    browser: Any, base: str, fake: zalo.ZaloOAFake, factory: sessionmaker[Session], shots: Path
 ) -> None:
     def citizen(msg_id: str, text: str) -> None:
         body = zalo.oa_text_event(msg_id, text)
@@ -169,6 +176,7 @@ def _scenario(
     assert row.count() == 1
     assert "Zalo OA" in row.inner_text() and "gặp cán bộ" in row.inner_text()
     assert "Đang trong giờ làm việc" in page.inner_text("#office-hours")
+    page.screenshot(path=str(shots / "inbox.png"), full_page=True)
     row.locator("a").click()
 
     page.click("#claim")
@@ -189,6 +197,7 @@ def _scenario(
     _wait(lambda: len(fake.delivered) == 2, "the officer's reply on Zalo")
     assert fake.delivered[1] == answer and fake.recipients[1] == zalo.USER_ID
     page.locator("#thread .msg.officer", has_text="hồ sơ đất đã nộp").wait_for()
+    page.screenshot(path=str(shots / "conversation.png"), full_page=True)
 
     page.uncheck("input[name=notify]")
     page.click("#release")
@@ -212,8 +221,9 @@ def _scenario(
 
 
 def test_knowledge_gap_becomes_an_faq_draft_in_the_browser(
-    browser: Any, factory: sessionmaker[Session], users: dict[str, str]
+    browser: Any, factory: sessionmaker[Session], users: dict[str, str], tmp_path: Path
 ) -> None:
+    shots = _screenshot_dir(tmp_path)
     now = dt.datetime.now(dt.UTC)
     with transaction(factory) as session:
         for days, channel in ((3, "zalo-oa"), (2, "messenger"), (1, "zalo-oa")):
@@ -236,6 +246,7 @@ def test_knowledge_gap_becomes_an_faq_draft_in_the_browser(
         group = page.locator("section.gap").first
         assert "3" in group.locator("strong.count").inner_text()
         assert "Zalo OA: 2" in group.inner_text() and "Messenger: 1" in group.inner_text()
+        page.screenshot(path=str(shots / "gaps.png"), full_page=True)
         group.locator("button.make-faq").click()
         page.wait_for_url(f"{base}/admin/edit/faq?change=*")
         assert "Đã tạo bản nháp hỏi đáp" in page.inner_text("main")
