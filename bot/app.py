@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
-from bot.analytics import SqlFeedbackSink, SqlQuestionLog
+from bot.admin.app import build_admin
+from bot.admin.pages import ADMIN_PAGES
+from bot.admin.refresh import ServingIndexStatus
+from bot.analytics import SqlExchangeLog, SqlFeedbackSink, SqlQuestionLog
 from bot.channels import inflight
 from bot.channels.base import ChannelAdapter, InboundEvent
 from bot.channels.dispatch import Dispatcher
@@ -30,14 +36,24 @@ from bot.conversations import RedisConversationStore, SqlConversationStore
 from bot.engine.conversation import ConversationStore, InMemoryConversationStore
 from bot.engine.engine import AnswerEngine
 from bot.engine_process import engine_pool, warm_up
+from bot.handoff import HandoffService
+from bot.hotlines import SqlHotlineDirectory
 from bot.ratelimit import RateLimiter
-from bot.settings import BotSettings, ChannelSettings, DeliverySettings, ServerSettings
+from bot.settings import (
+    AdminSettings,
+    BotSettings,
+    ChannelSettings,
+    DeliverySettings,
+    HandoffSettings,
+    ServerSettings,
+)
 from bot.web import create_app
 from indexer.components import make_retriever
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
 from knowledge import migrate
 from knowledge.db import make_engine, make_session_factory
+from knowledge.refresh import IndexRefresh
 from knowledge.settings import KnowledgeSettings
 
 
@@ -68,10 +84,13 @@ def build_assistant(*, shared_state: bool = False, migrate_schema: bool = True) 
     retriever = make_retriever(IndexSettings())
     retriever.generation()  # fail now, with a clear message, if there is no index
     bot_settings = BotSettings()
+    factory = make_session_factory(database)
     engine = AnswerEngine(
         knowledge=retriever,
         conversations=_conversations(database, bot_settings, shared=shared_state),
-        log=SqlQuestionLog(factory=make_session_factory(database)),
+        log=SqlQuestionLog(factory=factory),
+        # Staff edits of hotlines reach the bot within the cache time, without a restart.
+        hotlines=SqlHotlineDirectory(factory=factory, ttl=HandoffSettings().hotline_cache_seconds),
     )
     return Assistant(engine=engine, retriever=retriever, database=database)
 
@@ -98,6 +117,8 @@ class Channels:
     routes: list[Route]
     startup: list[Callable[[], Any]]
     shutdown: list[Callable[[], Any]]
+    #: Live handoff to officers (``tthc handoff``, the officer inbox).
+    handoffs: HandoffService | None = None
 
 
 def build_channels(
@@ -167,18 +188,25 @@ def build_channels(
                 api_base_url=channels.zalo_bot_api_base_url,
             )
         )
+    handoff_settings = HandoffSettings()
+    handoffs = HandoffService(
+        factory=factory,
+        hours=handoff_settings.office_hours(),
+        timeout=dt.timedelta(minutes=handoff_settings.handoff_timeout_minutes),
+    )
+    exchanges = SqlExchangeLog(factory=factory)
     if (page := channels.messenger()) is not None:
         adapters.append(
             MessengerAdapter(
                 **page, client=client, graph_base_url=channels.facebook_graph_api_base_url
             )
         )
-    feedback = SqlFeedbackSink(factory=factory)
+    feedback = SqlFeedbackSink(factory=factory, exchanges=exchanges)
 
     async def on_feedback(event: InboundEvent, answer_id: str, value: str) -> None:
         if value in ("up", "down"):
             await asyncio.to_thread(
-                feedback.record, channel=event.channel, answer_id=answer_id, value=value, cited=""
+                feedback.rate, channel=event.channel, answer_id=answer_id, value=value
             )
 
     processes = delivery.engine_processes
@@ -216,7 +244,11 @@ def build_channels(
         ack_timeout=delivery.ack_timeout_seconds,
         engine_threads=delivery.engine_threads or None,
         engine_processes=pool,
+        handoffs=handoffs,
+        exchanges=exchanges,
+        hotlines=assistant.engine.hotline_text,
     )
+    handoffs.bind_outbox(dispatcher)
     queue.bind(dispatcher.process)
     routes = [
         route
@@ -233,7 +265,7 @@ def build_channels(
     hooks: list[Callable[[], Any]] = [queue.close]
     hooks += [a.stop for a in adapters if isinstance(a, TelegramAdapter)]
     hooks += [client.aclose, dispatcher.close]
-    return Channels(adapters, dispatcher, queue, routes, startup, hooks)
+    return Channels(adapters, dispatcher, queue, routes, startup, hooks, handoffs)
 
 
 def build_web_app(
@@ -242,10 +274,15 @@ def build_web_app(
     channels: ChannelSettings | None = None,
     *,
     default_engine_processes: int = 0,
+    admin: AdminSettings | None = None,
+    index_refresh: IndexRefresh | None = None,
 ) -> Starlette:
-    """The ASGI app over an assistant: web chat, channel webhooks, health and readiness.
+    """The ASGI app over an assistant: web chat, channel webhooks, health and readiness,
+    and the staff admin at ``/admin`` when ``TTHC_ADMIN_SECRET_KEY`` is set.
 
-    ``default_engine_processes``: see :func:`build_channels`.
+    ``default_engine_processes``: see :func:`build_channels`. ``index_refresh``: what a
+    publish calls (default: :class:`bot.admin.refresh.ServingIndexStatus`, which only
+    reports the serving generation and that a rebuild is due).
     """
 
     def ready() -> dict[str, object] | None:
@@ -270,6 +307,17 @@ def build_web_app(
         channels or ChannelSettings(),
         default_engine_processes=default_engine_processes,
     )
+    routes: list[BaseRoute] = [*built.routes]
+    admin_app = build_admin_app(
+        assistant,
+        settings,
+        admin or AdminSettings(),
+        index_refresh or ServingIndexStatus(retriever=assistant.retriever),
+        handoffs=built.handoffs,
+        glossary_path=IndexSettings().glossary_path,
+    )
+    if admin_app is not None:
+        routes.append(Mount("/admin", app=admin_app))
     return create_app(
         engine=assistant.engine,
         feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),
@@ -280,8 +328,43 @@ def build_web_app(
             storage_uri=settings.rate_limit_storage(),
         ),
         trusted_proxies=settings.trusted_proxy_set(),
-        extra_routes=built.routes,
+        extra_routes=routes,
         on_startup=built.startup,
         max_body_bytes=settings.max_body_bytes,
         on_shutdown=built.shutdown,
+        hotlines=assistant.engine.hotline_text,
+    )
+
+
+def build_admin_app(
+    assistant: Assistant,
+    settings: ServerSettings,
+    admin: AdminSettings,
+    refresh: IndexRefresh,
+    *,
+    handoffs: HandoffService | None = None,
+    glossary_path: Path | None = None,
+) -> ASGIApp | None:
+    """The staff admin over the assistant's database, or ``None`` when
+    ``TTHC_ADMIN_SECRET_KEY`` is unset (the admin is then not mounted: /admin is 404).
+
+    ``handoffs``: the live-handoff service of this process's channels (the officer
+    inbox replies through it); ``glossary_path``: ``TTHC_GLOSSARY_PATH``.
+    """
+    secret = admin.secret_value()
+    if not secret:
+        return None
+    return build_admin(
+        factory=make_session_factory(assistant.database),
+        refresh=refresh,
+        secret_key=secret,
+        secure_cookies=admin.secure_cookies,
+        idle_minutes=admin.idle_minutes,
+        login_attempts=admin.login_attempts,
+        login_window_minutes=admin.login_window_minutes,
+        limiter_storage=settings.rate_limit_storage(),
+        trusted_proxies=settings.trusted_proxy_set(),
+        pages=ADMIN_PAGES,
+        handoffs=handoffs,
+        glossary_path=glossary_path,
     )

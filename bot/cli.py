@@ -15,10 +15,12 @@ from bot.app import Assistant, Channels, build_assistant, build_channels, build_
 from bot.channels.telegram import TelegramAdapter
 from bot.engine import texts
 from bot.engine.model import Question
+from bot.handoff.cli import handoff
 from bot.settings import ChannelSettings, ServerSettings
 from indexer.cli import eval_, index, rank, search
 from indexer.store import GenerationError
 from knowledge.cli import kb
+from knowledge.staff_cli import admin
 
 
 @click.group()
@@ -38,6 +40,8 @@ main.add_command(index)
 main.add_command(search)
 main.add_command(eval_)
 main.add_command(rank)
+main.add_command(admin)
+main.add_command(handoff)
 
 
 def _configure_logging(settings: ServerSettings) -> None:

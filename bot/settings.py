@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 
 import croniter
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.handoff.hours import DEFAULT_HOURS, DEFAULT_TIMEZONE, OfficeHours
 from bot.request_body import DEFAULT_MAX_BODY_BYTES
 
 
@@ -64,6 +65,7 @@ class ServerSettings(BaseSettings):
     def rate_limit_storage(self) -> str:
         """The ``limits`` storage URI: Redis when configured, else this process's memory."""
         return self.redis_url or "memory://"
+
     #: Largest request body read (webhooks, /api/chat, /api/feedback); larger gets 413.
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
 
@@ -128,6 +130,37 @@ class DeliverySettings(BaseSettings):
         return value
 
 
+class AdminSettings(BaseSettings):
+    """The staff web admin at ``/admin`` (prefix ``TTHC_ADMIN_``).
+
+    Without ``TTHC_ADMIN_SECRET_KEY`` the admin is not mounted at all (``/admin`` is a
+    404); a placeholder value fails at start-up.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_ADMIN_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
+
+    #: Signs the session and CSRF cookies (32+ random characters:
+    #: ``python -c "import secrets; print(secrets.token_urlsafe(32))"``).
+    secret_key: SecretStr | None = None
+    #: Cookies only over HTTPS (turn off only for a plain-HTTP test on loopback).
+    secure_cookies: bool = True
+    #: Minutes without a request after which a staff member must log in again.
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: Wrong passwords per user name and address in ``login_window_minutes`` before
+    #: further attempts are refused (429).
+    login_attempts: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+
+    def secret_value(self) -> str:
+        """The signing key, or "" when the admin is off; too short or placeholder fails."""
+        value = _real(self.secret_key, "TTHC_ADMIN_SECRET_KEY")
+        if value and len(value) < 32:
+            raise ValueError("TTHC_ADMIN_SECRET_KEY must be at least 32 characters")
+        return value
+
+
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token", "todo", "secret", "placeholder"}
 
 
@@ -173,6 +206,8 @@ class ChannelSettings(BaseSettings):
     facebook_app_secret: SecretStr | None = None
     facebook_verify_token: SecretStr | None = None
     facebook_graph_api_base_url: str = "https://graph.facebook.com"
+    #: Our Meta app's id: echoes of our own sends are told from a page admin's replies.
+    facebook_app_id: str = ""
 
     def telegram(self) -> tuple[str, str] | None:
         """(token, webhook secret) when Telegram is configured."""
@@ -207,4 +242,36 @@ class ChannelSettings(BaseSettings):
             "app_secret": _real(self.facebook_app_secret, "FACEBOOK_APP_SECRET"),
             "verify_token": _real(self.facebook_verify_token, "FACEBOOK_VERIFY_TOKEN"),
         }
-        return values if all(values.values()) else None
+        if not all(values.values()):
+            return None
+        return values | ({"app_id": self.facebook_app_id} if self.facebook_app_id else {})
+
+
+class HandoffSettings(BaseSettings):
+    """Live handoff to officers and the hotlines the bot gives (``TTHC_`` prefix).
+
+    The office hours are parsed when the settings are read: a malformed value stops
+    start-up with a message naming it.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
+
+    #: When officers answer: "Mon-Fri 07:30-11:30,13:30-17:00" (groups joined by ";").
+    handoff_hours: str = DEFAULT_HOURS
+    #: The office's time zone (IANA name).
+    handoff_timezone: str = DEFAULT_TIMEZONE
+    #: Minutes without a message after which a handoff returns to the bot.
+    handoff_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    #: Seconds a read of the staff-entered hotlines is reused by one process.
+    hotline_cache_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+
+    @model_validator(mode="after")
+    def _hours_parse(self) -> HandoffSettings:
+        OfficeHours.parse(self.handoff_hours, self.handoff_timezone)
+        return self
+
+    def office_hours(self) -> OfficeHours:
+        """The parsed office hours."""
+        return OfficeHours.parse(self.handoff_hours, self.handoff_timezone)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot import bounded_json
 from bot.bounded_json import JSONRejected
@@ -37,7 +37,17 @@ MAX_MESSAGE = MAX_QUESTION_CHARS
 class FeedbackSink(Protocol):
     """Stores a citizen's 👍/👎 on an answer."""
 
-    def record(self, *, channel: str, answer_id: str, value: str, cited: str) -> None: ...
+    def record(
+        self,
+        *,
+        channel: str,
+        answer_id: str,
+        value: str,
+        cited: str,
+        question: str = "",
+        status: str = "",
+        answer: str = "",
+    ) -> None: ...
 
 
 def _asset(name: str) -> str:
@@ -69,11 +79,12 @@ def create_app(
     feedback: FeedbackSink,
     ready: Callable[[], dict[str, Any] | None],
     limiter: RateLimiter | None = None,
-    extra_routes: list[Route] | None = None,
+    extra_routes: list[BaseRoute] | None = None,
     on_startup: list[Callable[[], Any]] | None = None,
     on_shutdown: list[Callable[[], Any]] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     trusted_proxies: frozenset[str] = frozenset(),
+    hotlines: Callable[[], str] | None = None,
 ) -> Starlette:
     """Build the ASGI app around an engine (composition happens in ``bot.app``).
 
@@ -82,7 +93,16 @@ def create_app(
     """
     page, widget = _asset("index.html"), _asset("widget.js")
     limiter = limiter or RateLimiter()
-    cited_by_answer: OrderedDict[str, str] = OrderedDict()
+    #: answer id -> (cited keys, question (masked), status, text): what feedback rates.
+    cited_by_answer: OrderedDict[str, tuple[str, str, str, str]] = OrderedDict()
+
+    def apology() -> str:
+        try:
+            lines = hotlines() if hotlines is not None else ""
+        except Exception:  # the apology goes out without them
+            logger.exception("reading the hotlines for the apology failed")
+            lines = ""
+        return "\n".join(x for x in (texts.APOLOGY, lines) if x)
 
     async def index(_: Request) -> Response:
         return HTMLResponse(page)
@@ -145,14 +165,19 @@ def create_app(
             return JSONResponse(
                 {
                     "status": "error",
-                    "text": texts.APOLOGY,
+                    "text": await asyncio.to_thread(apology),
                     "choices": [],
                     "online_service": None,
                     "citations": [],
                 }
             )
         answer_id = uuid.uuid4().hex
-        cited_by_answer[answer_id] = ",".join(c.id for c in answer.citations)[:255]
+        cited_by_answer[answer_id] = (
+            ",".join(c.id for c in answer.citations)[:255],
+            answer.question,
+            answer.status,
+            answer.text,
+        )
         while len(cited_by_answer) > 10_000:
             cited_by_answer.popitem(last=False)
         data = answer.as_dict()
@@ -182,12 +207,16 @@ def create_app(
         answer_id = str(body.get("answer_id") or "")
         if answer_id not in cited_by_answer:
             return _bad("unknown 'answer_id'", 404)
+        cited, question, status, text = cited_by_answer[answer_id]
         await asyncio.to_thread(
             feedback.record,
             channel="web",
             answer_id=answer_id,
             value=body["value"],
-            cited=cited_by_answer[answer_id],
+            cited=cited,
+            question=question,
+            status=status,
+            answer=text,
         )
         return Response(status_code=204)
 

@@ -286,6 +286,88 @@ class AnswerFeedback(Base):
     answer_id: Mapped[str] = mapped_column(String(64), index=True)
     value: Mapped[str] = mapped_column(String(8))
     cited: Mapped[str] = mapped_column(String(255), default="")
+    #: The question the answer was for (masked), the answer's status and its text.
+    question: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    answer: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class AnswerExchange(Base):
+    """Lượt hỏi đáp: one question a chat channel answered (masked), kept for a while.
+
+    Feedback (👍/👎 carries only the answer id) finds here which question, status and
+    cited records it is about; an officer taking over a conversation sees the last few.
+    """
+
+    __tablename__ = "answer_exchanges"
+    __table_args__ = (
+        Index("ix_answer_exchanges_answer", "channel", "answer_id"),
+        Index("ix_answer_exchanges_user", "channel", "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[str] = mapped_column(String(128))
+    answer_id: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    cited: Mapped[str] = mapped_column(String(255), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class Handoff(Base):
+    """Chuyển cho cán bộ: a citizen's conversation held by (or waiting for) an officer.
+
+    ``state`` waiting → officer → closed (the bot answers again). ``open_key``
+    (``channel|account|user``) is set while the handoff is open and NULL once closed:
+    its unique constraint allows one open handoff per conversation on every database.
+    ``reason``: asked | failed_twice | human_echo; ``close_reason``: released |
+    timeout | citizen.
+    """
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[str] = mapped_column(String(128))
+    reply_target: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    officer: Mapped[str] = mapped_column(String(64), default="")
+    open_key: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_activity_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow
+    )
+    #: The citizen's last message: the platforms' reply windows count from it.
+    last_citizen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow
+    )
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    close_reason: Mapped[str] = mapped_column(String(16), default="")
+
+
+class HandoffMessage(Base):
+    """Tin nhắn trong cuộc chuyển cán bộ: one message of a handoff's thread (masked).
+
+    ``direction`` citizen | officer | bot; ``author`` is the officer's username (or
+    ``page-inbox`` / ``oa-console`` for a reply typed on the platform itself).
+    """
+
+    __tablename__ = "handoff_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
 class InboxEvent(Base):
@@ -305,7 +387,7 @@ class InboxEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
-    chat_key: Mapped[str] = mapped_column(String(255))
+    chat_key: Mapped[str] = mapped_column(String(255), index=True)
     event: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)
     reply: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
@@ -318,9 +400,7 @@ class InboxEvent(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
     )
-    answered_at: Mapped[dt.datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ConversationRecord(Base):
@@ -363,3 +443,85 @@ class Subscription(Base):
     channel: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class StaffUser(Base):
+    """Tài khoản cán bộ: a staff account of the web admin.
+
+    ``role`` is one of ``editor`` (biên tập viên), ``reviewer`` (người duyệt), ``officer``
+    (cán bộ trả lời) and ``admin`` (quản trị); ``password_hash`` is an argon2id hash.
+    ``session_epoch`` grows on logout, a password change or a disable: every signed
+    session cookie carries the epoch it was issued at, so an older cookie stops working.
+    """
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+
+class AuditEntry(Base):
+    """Nhật ký thao tác: one staff action (who, what, on which record, from where, when).
+
+    ``actor`` is the username ("" for a failed login of an unknown name, ``cli`` for
+    the operator's console); ``detail`` is JSON with no password and no citizen data.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_kind: Mapped[str] = mapped_column(String(16), default="")
+    target_key: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ChangeRequest(Base):
+    """Đề xuất thay đổi: a staff edit of one record on its way draft → review → publish.
+
+    ``data`` is the proposed record in the canonical JSON form of
+    :func:`knowledge.codec.to_json`; ``base_revision`` is the newest revision id of the
+    record when the draft was started (``None`` for a new record): publishing is
+    refused when the record has changed since. ``status`` is ``draft``, ``submitted``,
+    ``approved``, ``rejected``, ``published`` or ``withdrawn``; ``version`` grows with
+    every save so a stale form cannot overwrite a newer one. ``effective_on`` (ngày
+    hiệu lực) holds an approved change back until that day.
+    """
+
+    __tablename__ = "change_requests"
+    __table_args__ = (Index("ix_change_requests_record", "record_kind", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_kind: Mapped[str] = mapped_column(String(16))
+    record_key: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16), default="edit")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(64), default="")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    effective_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    published_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

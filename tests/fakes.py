@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -92,3 +93,20 @@ class FakeAnswerer:
         if scripted is not None:
             return dataclasses.replace(scripted, question=question.text)
         return Answer(question=question.text, status="answered", text=self.text)
+
+
+class FakeIndexRefresh:
+    """An :class:`knowledge.refresh.IndexRefresh` that records what was asked."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+
+    def request(self, reason: str) -> None:
+        self.requests.append(reason)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "generation": "gen-test",
+            "knowledge_revision": 7,
+            "build_state": "pending" if self.requests else "idle",
+        }

@@ -13,9 +13,16 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+from bot.engine import texts
 from bot.engine.model import Answer
 
-EventKind = Literal["text", "button", "comment", "follow", "unsupported"]
+#: Postback of the "Gặp cán bộ" button.
+HANDOFF_PAYLOAD = "handoff"
+
+#: ``echo``: a message the account itself sent, seen by its webhook (ours, or a person's
+#: typed on the platform: the dispatcher tells them apart). ``officer``: not inbound at
+#: all, an officer's reply queued through the inbox (``payload`` = its message tag).
+EventKind = Literal["text", "button", "comment", "follow", "unsupported", "echo", "officer"]
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,9 @@ def answer_to_message(answer: Answer, *, feedback_id: str = "") -> OutboundMessa
             Button("postback", "👍 Hữu ích", f"fb:{feedback_id}:up"),
             Button("postback", "👎 Chưa đúng", f"fb:{feedback_id}:down"),
         ]
+    if feedback_id and answer.status == "no_answer" and not answer.handoff:
+        # Where the platform has buttons, a person is one tap away ("handoff" payload).
+        buttons.append(Button("postback", texts.HANDOFF_BUTTON, HANDOFF_PAYLOAD))
     return OutboundMessage(text=answer.text, buttons=tuple(buttons))
 
 

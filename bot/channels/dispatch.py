@@ -23,10 +23,12 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from bot.analytics import Exchange
 from bot.channels import inflight
 from bot.channels.base import (
+    HANDOFF_PAYLOAD,
     ChannelAdapter,
     ChannelError,
     DeliveryUncertain,
@@ -37,10 +39,13 @@ from bot.channels.base import (
     TokenExpired,
     answer_to_message,
 )
-from bot.channels.inbox import ANSWERED, FAILED, Inbox, InboxRow
+from bot.channels.inbox import ANSWERED, FAILED, Inbox, InboxRow, chat_key
 from bot.engine import texts
+from bot.engine.intents import asks_for_bot
 from bot.engine.model import Answerer, Question
 from bot.engine_process import EnginePool
+from bot.handoff import HandoffError, HandoffService
+from bot.handoff.service import OA_CONSOLE, PAGE_INBOX
 from bot.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -64,8 +69,26 @@ class Subscriptions(Protocol):
     def remove(self, channel: str, user_id: str) -> bool: ...
 
 
+class ExchangeLog(Protocol):
+    """Keeps what was answered (``bot.analytics.SqlExchangeLog``)."""
+
+    def record(
+        self, *, channel: str, account_id: str, user_id: str, answer_id: str, exchange: Exchange
+    ) -> None: ...
+
+
+#: An echo is ours when a reply stored this recently for the chat holds its text.
+ECHO_WINDOW_SECONDS = 3600.0
+_PASS = object()
+
+
 class Dispatcher:
-    """Stores inbound events, then answers them as jobs and sends the rendered replies."""
+    """Stores inbound events, then answers them as jobs and sends the rendered replies.
+
+    With ``handoffs``, a conversation an officer holds (or waits for) gets no bot
+    answer: the citizen's messages go to its thread and the inbox row is answered with
+    no parts. ``hotlines`` gives the lines added to the apology.
+    """
 
     def __init__(
         self,
@@ -80,8 +103,14 @@ class Dispatcher:
         ack_timeout: float = 0.9,
         engine_threads: int | None = None,
         engine_processes: EnginePool | None = None,
+        handoffs: HandoffService | None = None,
+        exchanges: ExchangeLog | None = None,
+        hotlines: Callable[[], str] | None = None,
     ) -> None:
         self._engine = engine
+        self._handoffs = handoffs
+        self._exchanges = exchanges
+        self._hotlines = hotlines
         self._inbox = inbox
         self._queue = queue
         self._adapters = {adapter.name: adapter for adapter in adapters}
@@ -199,9 +228,106 @@ class Dispatcher:
             return await self._reply_for(event)
         except Exception:  # the citizen gets the apology; the log gets the traceback
             logger.exception("answering on %s failed", event.channel)
-            return OutboundMessage(texts.APOLOGY)
+            return OutboundMessage("\n".join(x for x in (texts.APOLOGY, self._hotline_text()) if x))
+
+    def _hotline_text(self) -> str:
+        if self._hotlines is None:
+            return ""
+        try:
+            return self._hotlines()
+        except Exception:  # the apology goes out without them
+            logger.exception("reading the hotlines for the apology failed")
+            return ""
+
+    async def send_officer_reply(
+        self,
+        *,
+        channel: str,
+        account_id: str,
+        user_id: str,
+        reply_target: str,
+        key: str,
+        text: str,
+        tag: str,
+    ) -> int:
+        """Queue an officer's ``text`` to a citizen (``bot.handoff.OfficerOutbox``).
+
+        The message becomes an inbox row born with its rendered parts, so the reply job
+        delivers it exactly once (retried on 429/5xx, resumed after a crash). ``key`` is
+        unique per message; ``tag`` is the platform's message tag ("" for none).
+        Returns the inbox row id; raises ``HandoffError`` when the channel is not served.
+        """
+        adapter = self._adapters.get(channel)
+        if adapter is None:
+            raise HandoffError(f"Kênh {channel} chưa được cấu hình nên không gửi được tin.")
+        event = InboundEvent(
+            channel=channel,
+            account_id=account_id,
+            event_key=key,
+            user_id=user_id,
+            reply_target=reply_target,
+            kind="officer",
+            payload=tag,
+        )
+        parts = adapter.render(OutboundMessage(text))
+        inbox_id = await asyncio.to_thread(self._inbox.store_outbound, event, parts)
+        try:
+            await self._queue.defer(inbox_id, chat_key(event))
+        except Exception:  # stored is enough: the recovery job queues it
+            logger.warning("queueing officer reply row %s failed", inbox_id)
+        return inbox_id
+
+    def _handoff_gate(self, event: InboundEvent) -> Any:
+        """Runs in a thread: ``_PASS`` lets the bot answer; otherwise the reply (None:
+        silence) while a person holds the conversation or an echo was seen."""
+        handoffs = self._handoffs
+        if event.kind == "echo":
+            if handoffs is None or self._inbox.sent_recently(
+                chat_key(event), event.text, within=ECHO_WINDOW_SECONDS
+            ):
+                return None  # our own send coming back
+            handoffs.human_echo(
+                channel=event.channel,
+                account_id=event.account_id,
+                user_id=event.user_id,
+                reply_target=event.reply_target,
+                text=event.text,
+                author=PAGE_INBOX if event.channel == "messenger" else OA_CONSOLE,
+            )
+            logger.info("a person answered %s on the platform; the bot stays silent", event.channel)
+            return None
+        if handoffs is None or event.kind in ("comment", "officer"):
+            return _PASS
+        active = handoffs.active(event.channel, event.account_id, event.user_id)
+        if active is None:
+            return _PASS
+        if asks_for_bot(event.text):
+            handoffs.back_to_bot(active.id)
+            return OutboundMessage(texts.HANDOFF_BACK_TO_BOT)
+        said = event.text or event.payload or texts.HANDOFF_NOT_TEXT
+        handoffs.citizen_message(active.id, said)
+        return None
+
+    def _start_handoff(self, event: InboundEvent, reason: str, question: str) -> str:
+        """Runs in a thread: open the handoff and say what happens next."""
+        assert self._handoffs is not None
+        view = self._handoffs.start(
+            channel=event.channel,
+            account_id=event.account_id,
+            user_id=event.user_id,
+            reply_target=event.reply_target,
+            reason=reason,
+            text=question,
+        )
+        lead = texts.HANDOFF_FAILED_TWICE if reason == "failed_twice" else ""
+        text = "\n".join(x for x in (lead, self._handoffs.notice(self._hotline_text())) if x)
+        self._handoffs.bot_message(view.id, text)
+        return text
 
     async def _reply_for(self, event: InboundEvent) -> OutboundMessage | None:
+        if event.kind == "echo":  # the account's own message: never limited, never answered
+            await asyncio.to_thread(self._handoff_gate, event)
+            return None
         # Every message counts, stickers and 👍/👎 too; over the limit the citizen is
         # told once per window and then not answered until it passes.
         verdict = await asyncio.to_thread(
@@ -211,6 +337,9 @@ class Dispatcher:
             return OutboundMessage(texts.RATE_LIMITED)
         if verdict == "silent":
             return None
+        gate = await asyncio.to_thread(self._handoff_gate, event)
+        if gate is not _PASS:
+            return cast("OutboundMessage | None", gate)
         if event.payload.startswith("fb:"):
             _, answer_id, value = ([*event.payload.split(":", 2), "", ""])[:3]
             if self._on_feedback is not None:
@@ -231,13 +360,36 @@ class Dispatcher:
         picked = parse_choice_payload(event.payload)
         if picked is not None:
             text = str(picked[1])
+        if event.payload == HANDOFF_PAYLOAD:
+            text = "/human"
         question = Question(text=text, channel=event.channel, user_id=event.user_id, choice=picked)
         loop = asyncio.get_running_loop()
         if self._processes is not None:
             answer = await self._processes.answer(question)
         else:
             answer = await loop.run_in_executor(self._pool, self._engine.answer, question)
-        return answer_to_message(answer, feedback_id=event.event_key[:20])
+        feedback_id = event.event_key[:20]
+        if self._exchanges is not None:
+            exchange = Exchange(
+                question=answer.question,
+                answer=answer.text,
+                status=answer.status,
+                cited=",".join(c.id for c in answer.citations),
+            )
+            await asyncio.to_thread(
+                self._exchanges.record,
+                channel=event.channel,
+                account_id=event.account_id,
+                user_id=event.user_id,
+                answer_id=feedback_id,
+                exchange=exchange,
+            )
+        if answer.handoff and self._handoffs is not None and event.kind != "comment":
+            said = await asyncio.to_thread(
+                self._start_handoff, event, answer.handoff, answer.question
+            )
+            return OutboundMessage(said)
+        return answer_to_message(answer, feedback_id=feedback_id)
 
     def close(self) -> None:
         """Release the engine's threads (at shutdown)."""

@@ -9,6 +9,7 @@ the platform accepted. Everything is synchronous SQLAlchemy, called from a threa
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -58,6 +59,10 @@ class Inbox(Protocol):
     def finish(self, inbox_id: int, status: str, error: str = "") -> None: ...
 
     def unfinished(self, *, older_than: float) -> list[tuple[int, str]]: ...
+
+    def store_outbound(self, event: InboundEvent, parts: list[dict[str, Any]]) -> int: ...
+
+    def sent_recently(self, chat: str, text: str, *, within: float) -> bool: ...
 
 
 def event_key(event: InboundEvent) -> str:
@@ -205,6 +210,60 @@ class SqlInbox:
             ).all()
         return [(int(i), str(c)) for i, c in rows]
 
+    def store_outbound(self, event: InboundEvent, parts: list[dict[str, Any]]) -> int:
+        """A message we start (an officer's reply): a row born with its rendered parts,
+        delivered by the same reply job as an answer. ``event.event_key`` must be unique
+        (a second store of the same key returns the first row's id)."""
+        with transaction(self._factory) as session:
+            dialect = session.get_bind().dialect.name
+            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboxEvent)
+            inserted = session.execute(
+                insert.values(
+                    key=event_key(event),
+                    channel=event.channel,
+                    chat_key=chat_key(event),
+                    event=encode_event(event),
+                    status=REPLYING,
+                    reply=parts,
+                    parts_sent=0,
+                    uncertain_parts=0,
+                    attempts=0,
+                    last_error="",
+                    created_at=_utcnow(),
+                    updated_at=_utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(InboxEvent.id)
+            ).scalar()
+            if inserted is None:
+                inserted = session.execute(
+                    select(InboxEvent.id).where(InboxEvent.key == event_key(event))
+                ).scalar_one()
+            return int(inserted)
+
+    def sent_recently(self, chat: str, text: str, *, within: float) -> bool:
+        """Whether a reply stored for ``chat`` in the last ``within`` seconds holds
+        ``text`` as one of its parts: the platform's echo of our own send. Parts are
+        stored before they are sent, so the echo always finds them."""
+        wanted = _plain(text)
+        if not wanted:
+            return False
+        cutoff = _utcnow() - dt.timedelta(seconds=within)
+        with self._factory() as session:
+            replies = session.execute(
+                select(InboxEvent.reply).where(
+                    InboxEvent.chat_key == chat[:255],
+                    InboxEvent.created_at >= cutoff,
+                    InboxEvent.reply.is_not(None),
+                )
+            ).scalars()
+            return any(
+                _plain(_part_text(part)) == wanted
+                for reply in replies
+                for part in (reply or [])
+                if isinstance(part, Mapping)
+            )
+
     def _set(self, inbox_id: int, **values: Any) -> None:
         with transaction(self._factory) as session:
             session.execute(
@@ -212,3 +271,17 @@ class SqlInbox:
                 .where(InboxEvent.id == inbox_id)
                 .values(updated_at=_utcnow(), **values)
             )
+
+
+def _part_text(part: Mapping[str, Any]) -> str:
+    """The text of a rendered part: plain, HTML (Telegram) or a Messenger template."""
+    if isinstance(part.get("text"), str):
+        return str(part["text"])
+    attachment = part.get("attachment")
+    payload = attachment.get("payload") if isinstance(attachment, Mapping) else None
+    return str(payload.get("text", "")) if isinstance(payload, Mapping) else ""
+
+
+def _plain(text: str) -> str:
+    """Text compared across a platform's echo: NFC, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())

@@ -38,6 +38,9 @@ from bot.channels.base import (
 )
 
 logger = logging.getLogger(__name__)
+#: Put on every message we send: Messenger echoes it back (``message.metadata``), so our
+#: own echoes are known even without the app id (a page admin's have none).
+OUR_METADATA = "tthc-bot"
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 #: Button template limits (send-messages/template/button).
@@ -74,8 +77,11 @@ class MessengerAdapter:
         graph_base_url: str = "https://graph.facebook.com",
         graph_version: str = "v25.0",
         comment_reply_text: str = DEFAULT_COMMENT_REPLY,
+        app_id: str = "",
     ) -> None:
         self._page_id = str(page_id)
+        #: Our Meta app's id: echoes of our own sends carry it (``TTHC_MESSENGER_APP_ID``).
+        self._app_id = str(app_id)
         self._token = page_access_token
         self._app_secret = app_secret
         self._verify_token = verify_token
@@ -137,11 +143,11 @@ class MessengerAdapter:
     def _messaging_event(self, item: dict[str, Any]) -> InboundEvent | None:
         sender = str(_obj(item["sender"], "sender")["id"])
         if sender == self._page_id:
-            return None  # the page's own message (human agent or echo): never answer it
+            return self._echo_event(item)  # the page's own message: never answered
         if "message" in item:
             message = _obj(item["message"], "message")
             if message.get("is_echo"):
-                return None
+                return self._echo_event(item)
             mid = str(message["mid"])
             text = message.get("text")
             quick_reply = message.get("quick_reply")
@@ -166,6 +172,25 @@ class MessengerAdapter:
                 item,
             )
         return None  # delivery, read, reaction, referral...: nothing to answer
+
+    def _echo_event(self, item: dict[str, Any]) -> InboundEvent | None:
+        """A text the page sent (``message_echoes``): an echo whose ``app_id`` is ours is
+        dropped here; any other (a page admin typing in the Page Inbox, or ours when our
+        app id is not configured) goes on as an ``echo`` event, which the dispatcher
+        checks against the replies it stored before a person is said to hold the chat."""
+        message = item.get("message")
+        if not isinstance(message, dict) or not message.get("is_echo"):
+            return None
+        if self._app_id and str(message.get("app_id", "")) == self._app_id:
+            return None
+        if message.get("metadata") == OUR_METADATA:
+            return None  # marked by our own send (the echo returns the metadata)
+        text = message.get("text")
+        recipient = item.get("recipient")
+        user = str(recipient.get("id", "")) if isinstance(recipient, dict) else ""
+        if not isinstance(text, str) or not text.strip() or not user or "mid" not in message:
+            return None
+        return self._event(f"echo:{message['mid']}", user, "echo", text, "", item)
 
     def _comment_event(self, change: dict[str, Any]) -> InboundEvent | None:
         if change.get("field") != "feed":
@@ -244,11 +269,14 @@ class MessengerAdapter:
         for index, part in enumerate(parts):
             step = f"msg:{event.event_key}:{index}:{_digest(part)}"
             if step not in self._done:
-                body = {
+                body: dict[str, Any] = {
                     "recipient": {"id": event.reply_target},
                     "messaging_type": "RESPONSE",
-                    "message": part,
+                    "message": {**part, "metadata": OUR_METADATA},
                 }
+                if event.kind == "officer" and event.payload:
+                    # An officer's reply after the 24 h window: the HUMAN_AGENT tag (7 days).
+                    body["messaging_type"], body["tag"] = "MESSAGE_TAG", event.payload
                 data = await self._post(f"{self._page_id}/messages", body)
                 self._remember(step, str(data.get("message_id", "")))
             if self._done[step]:
@@ -272,7 +300,10 @@ class MessengerAdapter:
         if done == _UNKNOWN:
             raise PlatformRejected("private reply outcome unknown earlier; not sent again")
         if done is None:
-            body = {"recipient": {"comment_id": comment_id}, "message": {"text": _private(parts)}}
+            body = {
+                "recipient": {"comment_id": comment_id},
+                "message": {"text": _private(parts), "metadata": OUR_METADATA},
+            }
             try:
                 data = await self._post(f"{self._page_id}/messages", body)
             except PlatformUnavailable as exc:

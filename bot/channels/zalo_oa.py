@@ -185,8 +185,10 @@ class ZaloOAAdapter:
         event_name = body.get("event_name")
         if not isinstance(event_name, str) or not event_name:
             raise ValueError("Zalo OA webhook body has no event_name")
+        if event_name == "oa_send_text":
+            return self._echo_event(body)
         if event_name.startswith("oa_"):
-            return []  # echoes of our own sends: answering them would loop
+            return []  # other echoes of the OA's sends: nothing to answer, nothing to learn
         if event_name == "user_send_text":
             message = _object(body, "message")
             text = message.get("text")
@@ -211,6 +213,29 @@ class ZaloOAAdapter:
             ]
         # unfollow, delivery/seen receipts, anonymous chats, anything new: nothing to say.
         return []
+
+    def _echo_event(self, body: dict[str, Any]) -> list[InboundEvent]:
+        """A text the OA sent: ours (the dispatcher finds it among our stored replies) or
+        typed by a staff member in the OA console, which puts the conversation in a
+        person's hands. Never answered either way."""
+        message = _object(body, "message")
+        text = message.get("text")
+        user = _optional_id(_object(body, "recipient").get("id"))
+        if not isinstance(text, str) or not user:
+            return []
+        sender = body.get("sender")
+        account = _optional_id(sender.get("id")) if isinstance(sender, dict) else ""
+        return [
+            InboundEvent(
+                channel=self.name,
+                account_id=account or self._oa_id,
+                event_key=f"echo:{_id(message, 'msg_id')}",
+                user_id=user,
+                reply_target=user,
+                kind="echo",
+                text=text,
+            )
+        ]
 
     def _user_event(
         self, body: dict[str, Any], message: dict[str, Any], kind: EventKind, text: str

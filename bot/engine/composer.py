@@ -330,16 +330,33 @@ def compose_faq(record: dict[str, Any]) -> str:
 
 
 def compose_hotlines(records: list[dict[str, Any]]) -> str:
-    """Hotline numbers exactly as stored, each with its source."""
+    """Hotline numbers exactly as stored, each with its hours, e-mail and source date."""
     lines = [texts.HOTLINE_INTRO]
     for record in records:
         area = f" ({record['area']})" if record.get("area") else ""
-        hours = f", {record['hours']}" if record.get("hours") else ""
+        hours = texts.HOTLINE_HOURS.format(hours=record["hours"]) if record.get("hours") else ""
         lines.append(
             texts.HOTLINE_LINE.format(
                 name=record["name"], area=area, phones=" / ".join(record["phones"]), hours=hours
             )
         )
-        if record.get("source"):
-            lines.append(texts.HOTLINE_SOURCE.format(source=record["source"]))
+        if record.get("email"):
+            lines.append(texts.HOTLINE_EMAIL.format(email=record["email"]))
+        source, verified = record.get("source") or "", _vn_date(record.get("verified_at"))
+        if source and verified:
+            lines.append(texts.HOTLINE_SOURCE_DATED.format(source=source, date=verified))
+        elif source:
+            lines.append(texts.HOTLINE_SOURCE.format(source=source))
+        elif verified:
+            lines.append(texts.HOTLINE_VERIFIED.format(date=verified))
     return "\n".join(lines)
+
+
+def _vn_date(value: Any) -> str:
+    """``2026-12-01`` (or a date) → ``01/12/2026``; anything else → ""."""
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    try:
+        return dt.date.fromisoformat(str(value or "")[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return ""

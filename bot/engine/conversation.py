@@ -26,6 +26,8 @@ class ConversationState:
     #: The last few numbered lists shown, by list id (oldest first), so a button of
     #: an earlier list still answers from its own list.
     choice_lists: dict[str, list[Choice]] = field(default_factory=dict)
+    #: No-answers in a row (two hand the conversation to an officer where one can take it).
+    misses: int = 0
     updated_at: float = 0.0
 
     def offer(self, choices: list[Choice], aspect: Aspect | None, *, keep: int = 5) -> None:
@@ -81,6 +83,7 @@ def state_to_dict(state: ConversationState) -> dict[str, Any]:
         "pending_choices": [asdict(c) for c in state.pending_choices],
         "pending_aspect": state.pending_aspect,
         "choice_lists": {k: [asdict(c) for c in v] for k, v in state.choice_lists.items()},
+        "misses": state.misses,
         "updated_at": state.updated_at,
     }
 
@@ -97,6 +100,7 @@ def state_from_dict(data: Mapping[str, Any]) -> ConversationState:
             choice_lists={
                 str(k): [Choice(**c) for c in v] for k, v in data.get("choice_lists", {}).items()
             },
+            misses=int(data.get("misses", 0)),
             updated_at=float(data.get("updated_at", 0.0)),
         )
     except (TypeError, ValueError, AttributeError):

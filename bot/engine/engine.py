@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from bot.engine.composer import (
     today_in_vietnam,
 )
 from bot.engine.conversation import ConversationState, ConversationStore
+from bot.engine.hotlines import pick_hotlines
 from bot.engine.intake import clean_question, too_long
 from bot.engine.intents import (
     choice_number,
@@ -37,6 +39,7 @@ from bot.engine.model import (
     Candidate,
     Choice,
     Citation,
+    HotlineDirectory,
     KnowledgeSearch,
     Question,
     QuestionLog,
@@ -75,8 +78,12 @@ class AnswerEngine:
         thresholds: Thresholds | None = None,
         clock: Callable[[], float] = time.perf_counter,
         today: Callable[[], dt.date] = today_in_vietnam,
+        hotlines: HotlineDirectory | None = None,
     ) -> None:
         self._knowledge = knowledge
+        # Staff-entered hotlines (the database, cached briefly); without them, the
+        # hotlines of the index generation.
+        self._hotlines = hotlines
         self._conversations = conversations
         self._log = log
         self._thresholds = thresholds or Thresholds()
@@ -95,6 +102,7 @@ class AnswerEngine:
         masked = mask_personal_data(clean_question(question.text).strip())
         state = self._conversations.load(question.channel, question.user_id)
         answer = self._answer(masked, question, state)
+        self._count_misses(answer, state)
         answer.latency_ms = (self._clock() - started) * 1000
         self._conversations.save(question.channel, question.user_id, state)
         if answer.status in ("no_answer", "handoff") and self._log is not None:
@@ -103,6 +111,23 @@ class AnswerEngine:
                 question=masked, channel=question.channel, status=answer.status, best=best
             )
         return answer
+
+    @staticmethod
+    def _count_misses(answer: Answer, state: ConversationState) -> None:
+        """Two no-answers in a row ask for a person; anything else starts the count anew."""
+        if answer.status == "handoff":
+            answer.handoff, state.misses = "asked", 0
+        elif answer.status == "no_answer":
+            state.misses += 1
+            if state.misses >= 2:
+                answer.handoff, state.misses = "failed_twice", 0
+        else:
+            state.misses = 0
+
+    def hotline_text(self, area: str = "") -> str:
+        """The lines for any "don't know" without a question (the apology): the area's,
+        else the province's and national ones; the one-stop advice when there are none."""
+        return self._hotline_text("", area)
 
     def _answer(self, text: str, question: Question, state: ConversationState) -> Answer:
         intent = read_intent(text)
@@ -401,9 +426,20 @@ class AnswerEngine:
             aspect=aspect,
         )
 
-    def _hotline_records(self, text: str, area: str = "") -> list[dict[str, Any]]:
+    def _hotline_records(
+        self, text: str, area: str = "", *, asks_for_line: bool = True
+    ) -> list[dict[str, Any]]:
         """Hotlines the question (or the user's known area) points at."""
+        if self._hotlines is not None:
+            try:
+                return pick_hotlines(
+                    self._hotlines.published(), text, area, asks_for_line=asks_for_line
+                )
+            except Exception:
+                logging.getLogger(__name__).exception("reading the hotlines failed")
         text = f"{text} {area}".strip()
+        if not text:
+            return []
         hits = self._knowledge.search(text, k=5, kinds=["hotline"])
         wanted = set(content_words(text)) - {
             "so",
@@ -434,7 +470,8 @@ class AnswerEngine:
         return found
 
     def _hotline_text(self, text: str, area: str = "") -> str:
-        records = self._hotline_records(text, area)
+        """The lines added to a "don't know", a handoff or the apology."""
+        records = self._hotline_records(text, area, asks_for_line=False)
         return compose_hotlines(records) if records else texts.ONE_STOP
 
     def _hotline(self, text: str, area: str = "") -> Answer:

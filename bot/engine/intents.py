@@ -53,7 +53,16 @@ PROCEDURE_WORDS = ("thu tuc", "ho so", "giay phep", "dang ky", "cap", "cap lai",
                    "bao cao", "quyet toan", "chao ban", "phat hanh", "giay", "so huu",
                    "chuyen quyen", "mua lai", "thu hoi")
 HOTLINE = ("so dien thoai", "duong day nong", "hotline", "sdt", "tong dai", "so dt",
-           "dien thoai lien he", "so lien he")
+           "dien thoai lien he", "so lien he", "dien thoai ho tro", "hot line",
+           "duong day ho tro", "so de goi", "so nao de goi")
+# Asking whom to contact, counted as a hotline question only when the message names
+# nothing else ("liên hệ ở đâu?", not "làm căn cước liên hệ ở đâu?").
+CONTACT = ("lien he o dau", "lien he the nao", "lien he bang cach nao", "lien he ai",
+           "lien he nhu the nao", "goi so nao", "goi cho ai", "goi dien cho ai", "lien he voi ai",
+           "lien lac o dau", "lien lac voi ai", "lien he", "lien lac")
+_CONTACT_FILLERS = frozenset(("lien", "he", "lac", "o", "dau", "the", "nao", "bang", "cach",
+                             "ai", "voi", "goi", "so", "dien", "cho", "ben", "minh", "co",
+                             "quan", "de", "may"))
 ONLINE_LEVEL_TERMS = ("muc do 3", "muc do 4", "muc 3", "muc 4", "toan trinh", "mot phan",
                       "dich vu cong truc tuyen", "dvc truc tuyen", "dvctt")
 DOSSIER_STATUS = ("den dau roi", "xong chua", "tra cuu ho so", "tinh trang ho so",
@@ -144,6 +153,10 @@ def read_intent(text: str) -> Intent:
         gave_number and not _has(folded, ("duong day nong", "hotline", "tong dai"))
     ):
         return Intent("hotline", aspect=None)
+    if _has(folded, CONTACT) and not gave_number and not [
+        w for w in words if w not in STOP and w not in _CONTACT_FILLERS
+    ]:
+        return Intent("hotline", aspect=None)
     if _has(folded, DOSSIER_STATUS):
         return Intent("dossier_status")
     if (
@@ -167,6 +180,17 @@ def read_intent(text: str) -> Intent:
     if _has(folded, WHO) or _asks(folded, HELP):
         return Intent("smalltalk", smalltalk="who" if _has(folded, WHO) else "greeting")
     return Intent("question", aspect=aspect, mentions_online=online)
+
+
+#: A citizen in a handoff who wants the automatic assistant back.
+BACK_TO_BOT = ("gap tro ly", "quay lai tro ly", "tro ly tu dong", "quay lai bot", "gap bot",
+               "noi chuyen voi bot", "noi chuyen voi tro ly")
+
+
+def asks_for_bot(text: str) -> bool:
+    """"/bot", "gặp trợ lý", "quay lại trợ lý tự động": leave the officer's queue."""
+    folded = fold(text)
+    return text.strip().lower().startswith("/bot") or _has(folded, BACK_TO_BOT)
 
 
 def _asks(folded: str, phrases: tuple[str, ...]) -> bool:

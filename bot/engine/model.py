@@ -71,6 +71,9 @@ class Answer:
     choices: list[Choice] = field(default_factory=list)
     aspect: str | None = None
     latency_ms: float = 0.0
+    #: "" or why a person should take over: "asked" (the citizen asked for one) or
+    #: "failed_twice" (two no-answers in a row). Channels with a live handoff start it.
+    handoff: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The machine-readable contract of ``tthc ask --json``."""
@@ -115,6 +118,18 @@ class KnowledgeSearch(Protocol):
     def search(self, query: str, *, k: int = 10, kinds: Any = None) -> list[Any]: ...
 
     def record(self, kind: str, record_id: str) -> dict[str, Any] | None: ...
+
+
+class HotlineDirectory(Protocol):
+    """The published hotlines staff entered, read fresh enough that an edit shows
+    without a restart (the database with a short cache; ``bot.hotlines``).
+
+    Each record is a dict: ``scope`` (national|province|commune|agency|field), ``area``,
+    ``name``, ``phones`` (list of str), ``email``, ``hours``, ``source``,
+    ``verified_at`` (ISO date str or "").
+    """
+
+    def published(self) -> list[dict[str, Any]]: ...
 
 
 class Answerer(Protocol):

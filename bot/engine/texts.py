@@ -35,6 +35,7 @@ APOLOGY = (
     "Xin lỗi, hệ thống đang gặp sự cố nên chưa trả lời được. Bạn vui lòng thử lại sau ít phút, "
     "hoặc liên hệ Bộ phận Một cửa nơi bạn cư trú."
 )
+HOTLINE_FALLBACK_INTRO = "Bạn có thể gọi:"
 DOSSIER_STATUS = (
     "Tôi không xem được tình trạng hồ sơ của từng người. Bạn có thể tra cứu bằng mã hồ sơ "
     "(ghi trên giấy tiếp nhận) tại Cổng Dịch vụ công quốc gia https://dichvucong.gov.vn "
@@ -181,4 +182,33 @@ PLAN_PREAMBLE = "Phần mở đầu"
 PLAN_ROW = "bảng, dòng {number}"
 PLAN_TABLE = "bảng"
 HOTLINE_LINE = "- {name}{area}: {phones}{hours}"
+HOTLINE_HOURS = ", {hours}"
+HOTLINE_EMAIL = "  Thư điện tử: {email}"
 HOTLINE_SOURCE = "  (nguồn: {source})"
+HOTLINE_SOURCE_DATED = "  (nguồn: {source}, cập nhật ngày {date})"
+HOTLINE_VERIFIED = "  (cập nhật ngày {date})"
+
+# --- live handoff to an officer (cán bộ) -------------------------------------------------
+HANDOFF_OPEN = (
+    "Tôi đã chuyển cuộc trò chuyện cho cán bộ. Cán bộ sẽ trả lời bạn ngay tại đây trong giờ "
+    "làm việc; trong lúc chờ, trợ lý tự động tạm dừng để không nói chen. "
+    'Gõ "gặp trợ lý" nếu bạn muốn quay lại hỏi trợ lý tự động.'
+)
+HANDOFF_CLOSED_HOURS = (
+    "Hiện đã ngoài giờ làm việc ({hours}). Câu hỏi của bạn đã được chuyển cho cán bộ, "
+    "cán bộ sẽ trả lời tại đây vào buổi làm việc tiếp theo ({next}). "
+    'Gõ "gặp trợ lý" nếu bạn muốn quay lại hỏi trợ lý tự động.'
+)
+HANDOFF_FAILED_TWICE = (
+    "Tôi chưa trả lời được hai câu hỏi liên tiếp của bạn, nên đã chuyển cuộc trò chuyện cho "
+    "cán bộ."
+)
+HANDOFF_BACK_TO_BOT = (
+    "Bạn đã quay lại với trợ lý tự động. Bạn cần hỏi thủ tục nào cứ nhắn cho tôi nhé."
+)
+HANDOFF_RELEASED = (
+    "Cán bộ đã kết thúc hỗ trợ. Trợ lý tự động sẵn sàng trả lời tiếp các câu hỏi của bạn."
+)
+HANDOFF_BUTTON = "Gặp cán bộ"
+HANDOFF_NOT_TEXT = "[tin nhắn không phải chữ]"
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")

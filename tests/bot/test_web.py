@@ -146,6 +146,8 @@ def test_chat_answers_and_feedback_is_stored(
             select(AnswerFeedback).where(AnswerFeedback.answer_id == data["answer_id"])
         ).one()
         assert (row.value, row.cited, row.channel) == ("up", "1.004222", "web")
+        # What the feedback rates: the question, the answer's status and its text.
+        assert (row.question, row.status, row.answer) == (FEE_QUESTION, "answered", FEE_ANSWER.text)
 
 
 def _feedback_rows(database: Engine) -> int:

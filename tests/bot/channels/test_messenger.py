@@ -232,7 +232,8 @@ def test_echoes_page_messages_and_receipts_are_ignored(platform: FakePlatform) -
             body = page_body(messaging_entry(echo, from_page, delivery, read))
             response = await deliver(harness, body)
             assert response.status_code == 200
-            assert response.json()["accepted"] == 0
+            # Only the echo is kept (to tell a page admin's reply from ours); never answered.
+            assert response.json()["accepted"] == 1
 
     asyncio.run(scenario())
     assert answerer.questions == []
@@ -336,7 +337,7 @@ def test_comment_gets_one_private_and_one_public_reply(platform: FakePlatform) -
     assert private[0].path == f"/v25.0/{PAGE_ID}/messages"
     assert private[0].body == {
         "recipient": {"comment_id": comment_id},
-        "message": {"text": answerer.text},
+        "message": {"text": answerer.text, "metadata": "tthc-bot"},
     }
     assert public[0].path == f"/v25.0/{comment_id}/comments"
     assert public[0].body == {"message": DEFAULT_COMMENT_REPLY}

@@ -1,0 +1,21 @@
+"""The feature pages the admin mounts besides login and home (route factories).
+
+A feature adds its ``routes()`` function here; each returns routes relative to
+``/admin`` written with :mod:`bot.admin.web`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.routing import BaseRoute
+
+from bot.admin import audit_pages, changes, gaps, inbox, records
+
+ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
+    records.routes,
+    changes.routes,
+    audit_pages.routes,
+    inbox.routes,
+    gaps.routes,
+)
