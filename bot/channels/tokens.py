@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.db import transaction
@@ -81,6 +82,13 @@ class SqlTokenStore:
         self._lock = asyncio.Lock()
 
     def _get(self) -> tuple[str, str]:
+        try:
+            return self._get_or_seed()
+        except IntegrityError:
+            # Another process seeded the row between our read and our insert: read it.
+            return self._get_or_seed()
+
+    def _get_or_seed(self) -> tuple[str, str]:
         with transaction(self._factory) as session:
             row = session.scalars(
                 select(ChannelToken).where(ChannelToken.channel == self._channel)
