@@ -148,9 +148,17 @@ def build_index(
     full: bool = False,
     folded_dense: bool = False,
     progress: ProgressFactory | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Write a new generation and switch ``current`` to it; raise on any failure."""
+    """Write a new generation and switch ``current`` to it; raise on any failure.
+
+    ``on_stage`` is told each stage as it starts: ``records`` (read from the
+    database), ``chunks``, ``embedding`` (then ``progress`` counts passages),
+    ``writing`` (FAISS, keyword indexes, store, checksums), ``switching``.
+    """
     started = time.perf_counter()
+    stage = on_stage or (lambda _name: None)
+    stage("records")
     previous = None if full else store.current()
     manifest: Manifest | None = None
     if previous is not None:
@@ -166,11 +174,15 @@ def build_index(
         ):
             previous, manifest = None, None  # other model or glossary: rebuild everything
     records, knowledge_revision, read, reused = _collect_records(factory, previous, manifest)
+    # One order whatever was reused: an incremental build writes the same files as a full one.
+    records = dict(sorted(records.items()))
 
+    stage("chunks")
     chunks: list[Chunk] = []
-    for (kind, key), (revision, data) in sorted(records.items()):
+    for (kind, key), (revision, data) in records.items():
         chunks.extend(_record_chunks(kind, key, data, revision, glossary))
     dense_chunks = [c for c in chunks if c.dense_text]
+    stage("embedding")
     cache = VectorCache(store.vector_cache_path)
     try:
         texts = [c.dense_text for c in dense_chunks]
@@ -195,6 +207,7 @@ def build_index(
     finally:
         cache.close()
 
+    stage("writing")
     ids = np.array([stable_id(c.chunk_id) for c in dense_chunks], dtype=np.int64)
     with store.new_generation() as folder:
         DenseIndex.build(vectors["passage"], ids).save(folder / DENSE)
@@ -255,6 +268,7 @@ def build_index(
             glossary_sha256=glossary_sha256,
             files=checksums(folder),
         ).write(folder)
+        stage("switching")
     generation = store.current()
     assert generation is not None
     store.prune()
