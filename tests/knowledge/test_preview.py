@@ -7,6 +7,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -23,7 +24,6 @@ from knowledge.records import ProcedureData
 from knowledge.repository import KnowledgeRepository
 from tests.conftest import DATA_DIR
 
-DETAILS = DATA_DIR / "dvcqg_opengov_crawl" / "details.jsonl.gz"
 HOTLINES = DATA_DIR / "hotlines" / "hotlines.csv"
 
 
@@ -60,9 +60,9 @@ def _edited_workbook(factory: sessionmaker[Session]) -> tuple[bytes, list[str]]:
 
 
 def test_preview_of_an_edited_workbook_then_apply(
-    factory: sessionmaker[Session], tmp_path: Path
+    factory: sessionmaker[Session], few_details: Path, tmp_path: Path
 ) -> None:
-    import_files(factory, [DETAILS])
+    import_files(factory, [few_details])
     before = _revisions(factory)
     data, codes = _edited_workbook(factory)
     with transaction(factory) as session:
@@ -126,17 +126,14 @@ def test_preview_lists_new_removed_and_every_error(
 
 
 def test_cli_dry_run_prints_the_preview_and_writes_nothing(
-    tmp_path: Path, monkeypatch: object
+    tmp_path: Path, few_details: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pytest
-
-    assert isinstance(monkeypatch, pytest.MonkeyPatch)
     monkeypatch.setenv("TTHC_DATA_DIR", str(tmp_path / "var"))
     runner = CliRunner()
     assert runner.invoke(main, ["kb", "import", str(HOTLINES)]).exit_code == 0
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"kind": "faq", "source_id": "x"}\nnot json\n', encoding="utf-8")
-    result = runner.invoke(main, ["kb", "import", str(DETAILS), str(broken), "--dry-run"])
+    result = runner.invoke(main, ["kb", "import", str(few_details), str(broken), "--dry-run"])
     assert result.exit_code == 2, result.output
     assert "[Thêm mới] procedure" in result.output
     assert f"Lỗi: {broken}:2:json: JSON hỏng" in result.output
