@@ -219,3 +219,73 @@ def test_incremental_build_equals_full_build(
     assert {k: v["sha256"] for k, v in ma.files.items()} == {
         k: v["sha256"] for k, v in mb.files.items()
     }
+
+
+def test_status_and_build_on_both_databases(
+    factory: sessionmaker[Session], tmp_path: Path, glossary: Glossary
+) -> None:
+    store = GenerationStore(tmp_path / "index")
+    status = read_status(store.index_dir, factory)
+    assert status["serving"] is None and status["knowledge_revision"] == 0
+    with transaction(factory) as session:
+        KnowledgeRepository(session).upsert(
+            [
+                from_json(
+                    "hotline",
+                    {"scope": "province", "name": "Tổng đài 1022", "phones": ["1022"]},
+                )
+            ],
+            author="quan.tri",
+        )
+    assert read_status(store.index_dir, factory)["outdated"] is True
+    report = run_build(
+        factory=factory,
+        store=store,
+        embedder=FakeEmbedder(),
+        glossary=glossary,
+        glossary_sha256="t",
+        only_if_outdated=True,
+    )
+    assert report is not None and report.records == 1
+    status = read_status(store.index_dir, factory)
+    assert status["outdated"] is False and status["state"] == "idle"
+    assert status["knowledge_revision"] == 1
+
+
+def test_cli_build_if_outdated_and_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from tests.conftest import DATA_DIR
+
+    monkeypatch.setenv("TTHC_DATA_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("kb", "import", str(DATA_DIR / "hotlines" / "hotlines.csv"))
+    assert json.loads(run("index", "build", "--json"))["built"] is True
+    assert json.loads(run("index", "build", "--if-outdated", "--json")) == {"built": False}
+    status = json.loads(run("index", "status"))
+    assert status["state"] == "idle" and status["outdated"] is False
+    assert status["serving"]["knowledge_revision"] == status["knowledge_revision"] == 3
+    assert set(status) == {
+        "serving",
+        "knowledge_revision",
+        "outdated",
+        "state",
+        "stage",
+        "progress",
+        "error",
+        "reason",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "last_duration_seconds",
+        "last_generation",
+    }
