@@ -37,11 +37,19 @@ class AccentRestorer:
             folded = _TOKEN.findall(fold(" ".join(words)))
             if len(folded) != len(words):
                 folded = [fold(w) for w in words]
+            # ``get`` before creating: ``setdefault(key, Counter())`` built a million
+            # throw-away Counters per build on the full knowledge base.
             for word, key in zip(words, folded, strict=True):
-                uni.setdefault(key, Counter())[word] += 1
+                counts = uni.get(key)
+                if counts is None:
+                    counts = uni[key] = Counter()
+                counts[word] += 1
             for i in range(len(words) - 1):
                 key = f"{folded[i]} {folded[i + 1]}"
-                bi.setdefault(key, Counter())[f"{words[i]} {words[i + 1]}"] += 1
+                counts = bi.get(key)
+                if counts is None:
+                    counts = bi[key] = Counter()
+                counts[f"{words[i]} {words[i + 1]}"] += 1
         return cls(
             {k: c.most_common(1)[0][0] for k, c in uni.items()},
             {k: c.most_common(1)[0][0] for k, c in bi.items() if sum(c.values()) > 1},

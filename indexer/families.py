@@ -23,7 +23,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,16 @@ class NameView:
     bigrams: frozenset[str]
 
 
+def _profile_json(profile: Profile) -> dict[str, Any]:
+    """``dataclasses.asdict(profile)`` without its deep copies (a tenth of an
+    incremental build on the full knowledge base); the same JSON."""
+    data: dict[str, Any] = {f.name: getattr(profile, f.name) for f in fields(Profile)}
+    data["bases"] = [
+        {"key": b.key, "qualifier": b.qualifier, "accented": b.accented} for b in profile.bases
+    ]
+    return data
+
+
 @dataclass
 class Profiles:
     """Profiles by ``"kind:key"`` plus the syllable IDF over record names."""
@@ -212,7 +222,7 @@ class Profiles:
         data = {
             "idf": self.idf,
             "default_idf": self.default_idf,
-            "records": {k: asdict(p) for k, p in self.by_record.items()},
+            "records": {k: _profile_json(p) for k, p in self.by_record.items()},
         }
         path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
 

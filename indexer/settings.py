@@ -34,6 +34,10 @@ class IndexSettings(BaseSettings):
     #: Second-stage ranking model (LightGBM text file from `tthc rank train`); empty
     #: means the packaged ``indexer/data/reranker.txt``.
     reranker_path: Path | None = None
+    #: After a publish, the index build waits this long for more publishes (seconds)...
+    index_refresh_debounce_seconds: float = 2.0
+    #: ...but never longer than this after the first of a burst (seconds).
+    index_refresh_max_delay_seconds: float = 10.0
 
     def resolved_index_dir(self) -> Path:
         """``TTHC_INDEX_DIR``, or ``$TTHC_DATA_DIR/index``."""

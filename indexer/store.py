@@ -236,6 +236,23 @@ class ChunkStore:
                 out[(kind, rid)] = json.loads(data)
         return out
 
+    def chunks_by_record(
+        self, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, str, str, str, str, str, str, int]]]:
+        """``(kind, record_id) → [(chunk_id, kind, record_id, title, field, text,
+        dense_text, revision)]`` in position order, for the records in ``keys`` (an
+        incremental build reuses the chunks of the records it did not read again)."""
+        out: dict[tuple[str, str], list[tuple[str, str, str, str, str, str, str, int]]] = {}
+        rows = self._db.execute(
+            "SELECT chunk_id, kind, record_id, title, field, text, dense_text, revision "
+            "FROM chunks ORDER BY pos"
+        )
+        for row in rows:
+            key = (row[1], row[2])
+            if key in keys:
+                out.setdefault(key, []).append(row)
+        return out
+
     def chunk_table(self) -> list[tuple[int, str, int, str, str, str, str]]:
         """``(pos, chunk_id, sid, kind, record_id, title, field)`` ordered by position."""
         return self._db.execute(

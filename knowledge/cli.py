@@ -20,9 +20,10 @@ from knowledge.bundled import DEFAULT_DATA_DIR, bundled_paths
 from knowledge.codec import KINDS, RecordKind, to_json
 from knowledge.db import make_engine, make_session_factory, transaction
 from knowledge.errors import ImportFileError, RecordNotFound
-from knowledge.exporting import EXPORT_FORMATS, export
+from knowledge.exporting import EXPORT_FORMATS, XLSX_LAYOUTS, ProcedureFilter, export
 from knowledge.importers.reading import FORMATS
 from knowledge.importing import import_files
+from knowledge.preview import format_preview, preview_files
 from knowledge.records import ProcedureData
 from knowledge.repository import KnowledgeRepository
 from knowledge.settings import KnowledgeSettings
@@ -91,6 +92,12 @@ def init(ctx: click.Context) -> None:
     help="Import only into an empty knowledge base (a container's first start): a "
     "re-import must never overwrite what staff have edited since.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write nothing: list the new, changed, removed and unchanged records with "
+    "field-level differences, and every error as file:line:field (exit 2 on errors).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def import_(
@@ -101,6 +108,7 @@ def import_(
     data_dir: Path | None,
     author: str,
     if_empty: bool,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
     """Import files; the format is detected (portal JSONL/XLSX, FAQ, hotline CSV/XLSX,
@@ -112,6 +120,7 @@ def import_(
       tthc kb import data/dvcqg_opengov_crawl/details.jsonl.gz
       tthc kb import hotlines.xlsx --author "nguyen.van.a"
       tthc kb import --bundled --if-empty   # the image's entrypoint
+      tthc kb import le-phi.xlsx --dry-run  # what would change, nothing written
     """
     from tqdm import tqdm  # only the import command draws a progress bar
 
@@ -127,6 +136,9 @@ def import_(
         raise click.UsageError("give at least one PATH or --bundled")
     kbc = _context(ctx)
     migrate.upgrade(kbc.engine)
+    if dry_run:
+        _dry_run(kbc, files, fmt, as_json)
+        return
     if if_empty:
         with transaction(kbc.factory) as session:
             revision = KnowledgeRepository(session).max_revision()
@@ -168,6 +180,18 @@ def import_(
         counts = summary[name]
         if counts:
             click.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def _dry_run(kbc: Any, files: list[Path], fmt: str | None, as_json: bool) -> None:
+    with transaction(kbc.factory) as session:
+        preview = preview_files(session, files, fmt)
+        session.rollback()
+    if as_json:
+        _echo_json(preview.as_dict())
+    else:
+        click.echo(format_preview(preview))
+    if not preview.ok:
+        sys.exit(2)
 
 
 @kb.command()
@@ -310,10 +334,36 @@ def show(ctx: click.Context, key: str, kind: RecordKind, as_json: bool) -> None:
     "kinds",
     type=click.Choice(KINDS),
     multiple=True,
-    help="Kinds to export (default: all).",
+    help="Kinds to export (default: all; only procedures when a filter is given).",
+)
+@click.option("--code", "codes", multiple=True, help="Only this procedure code (repeatable).")
+@click.option("--field", "field_", default="", help="Only procedures of this field (lĩnh vực).")
+@click.option("--agency", default="", help="Only procedures whose agency names contain this.")
+@click.option(
+    "--changed-since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only procedures written on or after this day (UTC).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(XLSX_LAYOUTS),
+    default=None,
+    help="XLSX layout: 'readable' (default for procedures: one row per fee and per "
+    "document, amounts like 1.500.000) or 'columns' (one column per field, JSON cells).",
 )
 @click.pass_context
-def export_(ctx: click.Context, fmt: str, out: Path, kinds: tuple[RecordKind, ...]) -> None:
+def export_(
+    ctx: click.Context,
+    fmt: str,
+    out: Path,
+    kinds: tuple[RecordKind, ...],
+    codes: tuple[str, ...],
+    field_: str,
+    agency: str,
+    changed_since: dt.datetime | None,
+    layout: str | None,
+) -> None:
     """Export records; importing the export again changes nothing.
 
     \b
@@ -321,11 +371,23 @@ def export_(ctx: click.Context, fmt: str, out: Path, kinds: tuple[RecordKind, ..
       tthc kb export --format jsonl --out kb.jsonl.gz
       tthc kb export --format csv --out kb-csv/
       tthc kb export --format xlsx --kind hotline --out hotlines.xlsx
+      tthc kb export --format xlsx --code 1.004222 --code 2.000986 --out le-phi.xlsx
+      tthc kb export --format xlsx --field "Hộ tịch" --agency "Ủy ban nhân dân cấp xã" \\
+          --out ho-tich.xlsx
+      tthc kb export --format xlsx --changed-since 2026-11-01 --out thay-doi.xlsx
     """
     kbc = _context(ctx)
+    where = ProcedureFilter(
+        codes=codes,
+        field=field_,
+        agency=agency,
+        changed_since=changed_since.date() if changed_since else None,
+    )
+    if where.active and not kinds:
+        kinds = ("procedure",)
     with transaction(kbc.factory) as session:
         try:
-            counts = export(session, kinds or KINDS, fmt, out)
+            counts = export(session, kinds or KINDS, fmt, out, where=where, layout=layout)
         except ValueError as exc:
             click.echo(str(exc), err=True)
             sys.exit(2)

@@ -86,6 +86,20 @@ def diff_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]
     return {k: [old.get(k), new.get(k)] for k in new if old.get(k) != new.get(k)}
 
 
+def change_action(kind: RecordKind, old: dict[str, Any] | None, new: dict[str, Any]) -> str:
+    """What :meth:`KnowledgeRepository.upsert` does with ``new`` over ``old`` (both
+    canonical JSON; ``old`` is ``None`` for a record not stored yet): ``"created"``,
+    ``"updated"``, ``"unchanged"`` or ``"skipped"`` (a procedure from a poorer source
+    never replaces one from a richer source, see :data:`DATASET_PRIORITY`)."""
+    if old is None:
+        return "created"
+    if old == new:
+        return "unchanged"
+    if kind == "procedure" and _priority(new) < _priority(old):
+        return "skipped"
+    return "updated"
+
+
 def _key_of_row(kind: RecordKind, row: Row) -> str:
     if isinstance(row, Procedure):
         return row.code
@@ -133,6 +147,10 @@ class KnowledgeRepository:
         if row is None:
             raise RecordNotFound(f"{kind} {key!r} không có trong cơ sở tri thức")
         return row_to_record(row)
+
+    def current_json(self, kind: RecordKind, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Canonical JSON of the stored records among ``keys`` (absent keys left out)."""
+        return {key: to_json(row_to_record(row)) for key, row in self._rows(kind, keys).items()}
 
     def iter_records(self, kind: RecordKind) -> Iterator[Record]:
         """Every record of a kind, ordered by key."""
@@ -222,11 +240,9 @@ class KnowledgeRepository:
                     report.created[kind] += 1
                     continue
                 old = to_json(row_to_record(row))
-                if old == new:
-                    report.unchanged[kind] += 1
-                    continue
-                if kind == "procedure" and _priority(new) < _priority(old):
-                    report.skipped[kind] += 1
+                action = change_action(kind, old, new)
+                if action != "updated":
+                    getattr(report, action)[kind] += 1
                     continue
                 fill_row(row, record)
                 self._revise(kind, key, "update", author, comment, diff_fields(old, new), new)

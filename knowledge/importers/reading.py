@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from knowledge import readable
 from knowledge.codec import KINDS, Record, from_json, record_key, record_kind
 from knowledge.errors import ImportFileError
 from knowledge.importers import faq as faq_importer
@@ -32,6 +33,7 @@ FORMATS = (
     "portal-list",
     "plan",
     "export",
+    "readable",
 )
 PLAN_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
 
@@ -51,9 +53,23 @@ def _base_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _jsonl(path: Path, *, exact: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+#: Where row errors go when a caller wants all of them (a preview) instead of the first.
+Errors = list[ImportFileError] | None
+
+
+def _fail(errors: Errors, error: ImportFileError) -> None:
+    """Raise ``error``, or record it and let the caller skip the row."""
+    if errors is None:
+        raise error
+    errors.append(error)
+
+
+def _jsonl(
+    path: Path, *, exact: bool = False, errors: Errors = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """JSON objects by line number; ``exact`` keeps non-integer numbers as ``Decimal``
-    so that an amount staff typed as ``35.000`` is still "35.000", not 35.0."""
+    so that an amount staff typed as ``35.000`` is still "35.000", not 35.0. With
+    ``errors``, a broken line is recorded there and skipped."""
     with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -61,9 +77,14 @@ def _jsonl(path: Path, *, exact: bool = False) -> Iterator[tuple[int, dict[str, 
             try:
                 obj = json.loads(line, parse_float=Decimal) if exact else json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ImportFileError(str(path), number, "json", f"JSON hỏng: {exc.msg}") from exc
+                _fail(errors, ImportFileError(str(path), number, "json", f"JSON hỏng: {exc.msg}"))
+                continue
             if not isinstance(obj, dict):
-                raise ImportFileError(str(path), number, "json", "mỗi dòng phải là một đối tượng")
+                _fail(
+                    errors,
+                    ImportFileError(str(path), number, "json", "mỗi dòng phải là một đối tượng"),
+                )
+                continue
             yield number, obj
 
 
@@ -99,6 +120,8 @@ def detect_format(path: Path) -> str:
         return "export" if header[:1] == ["kind"] else "hotlines"
     if suffix == ".xlsx":
         for _, cells in _xlsx_rows(path):
+            if readable.is_readable_header(cells):
+                return "readable"
             if cells[:1] == ["kind"]:
                 return "export"
             if portal_lists.is_list_header(cells):
@@ -117,8 +140,11 @@ class ParsedFile:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_file(path: Path, fmt: str | None = None) -> ParsedFile:
+def read_file(path: Path, fmt: str | None = None, *, errors: Errors = None) -> ParsedFile:
     """Parse a whole file; a key repeated inside the file keeps its first row.
+
+    With an ``errors`` list, every malformed row is recorded there (and left out)
+    instead of the first one raising; a file-level problem still raises.
 
     The portal's own data has such repeats (two different procedures under one code);
     keeping the first deterministically keeps re-imports idempotent, and the warning
@@ -126,7 +152,7 @@ def read_file(path: Path, fmt: str | None = None) -> ParsedFile:
     """
     parsed = ParsedFile(records=[])
     seen: dict[tuple[str, str], int] = {}
-    for position, record in enumerate(read_records(path, fmt), start=1):
+    for position, record in enumerate(read_records(path, fmt, errors=errors), start=1):
         key = (record_kind(record), record_key(record))
         if key in seen:
             parsed.warnings.append(
@@ -139,8 +165,9 @@ def read_file(path: Path, fmt: str | None = None) -> ParsedFile:
     return parsed
 
 
-def read_records(path: Path, fmt: str | None = None) -> list[Record]:
-    """Parse a whole file into records, or raise :class:`ImportFileError`."""
+def read_records(path: Path, fmt: str | None = None, *, errors: Errors = None) -> list[Record]:
+    """Parse a whole file into records, or raise :class:`ImportFileError` (see
+    :func:`read_file` for ``errors``)."""
     if not path.is_file():
         raise ImportFileError(str(path), None, "file", "không tìm thấy tệp")
     fmt = fmt or detect_format(path)
@@ -149,13 +176,18 @@ def read_records(path: Path, fmt: str | None = None) -> list[Record]:
     if fmt == "plan":
         return [read_plan_file(path)]
     suffix = _base_suffix(path)
+    if fmt == "readable":
+        if suffix != ".xlsx":
+            raise ImportFileError(str(path), None, "format", "bảng dễ đọc phải là tệp .xlsx")
+        sheets = readable.sheet_rows(_xlsx_sheet_rows(path))
+        return list(readable.read_workbook(path, sheets, errors))
     if suffix in (".jsonl", ".json"):
-        return _read_json_records(path, fmt)
+        return _read_json_records(path, fmt, errors)
     rows = _xlsx_rows(path) if suffix == ".xlsx" else _csv_rows(path)
-    return _read_table_records(path, fmt, rows)
+    return _read_table_records(path, fmt, rows, errors)
 
 
-def _read_json_records(path: Path, fmt: str) -> list[Record]:
+def _read_json_records(path: Path, fmt: str, errors: Errors = None) -> list[Record]:
     mappers: dict[str, JsonMapper] = {
         "portal-records": portal_records.procedure_from_portal,
         "opengov-details": opengov.procedure_from_detail,
@@ -169,18 +201,21 @@ def _read_json_records(path: Path, fmt: str) -> list[Record]:
         "faq": faq_importer.REQUIRED_FIELDS,
     }
     records: list[Record] = []
-    for number, obj in _jsonl(path, exact=fmt == "export"):
-        if fmt == "export":
-            records.append(_export_record(path, number, obj))
-            continue
-        for name in required[fmt]:
-            if obj.get(name) in (None, ""):
-                raise ImportFileError(str(path), number, name, "bắt buộc, đang thiếu")
+    for number, obj in _jsonl(path, exact=fmt == "export", errors=errors):
         try:
-            records.append(mappers[fmt](obj))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            field, reason = _split_reason(str(exc), default_field="record")
-            raise ImportFileError(str(path), number, field, reason) from exc
+            if fmt == "export":
+                records.append(_export_record(path, number, obj))
+                continue
+            for name in required[fmt]:
+                if obj.get(name) in (None, ""):
+                    raise ImportFileError(str(path), number, name, "bắt buộc, đang thiếu")
+            try:
+                records.append(mappers[fmt](obj))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                field, reason = _split_reason(str(exc), default_field="record")
+                raise ImportFileError(str(path), number, field, reason) from exc
+        except ImportFileError as error:
+            _fail(errors, error)
     return records
 
 
@@ -211,6 +246,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    for _sheet, number, cells in _xlsx_sheet_rows(path):
+        yield number, cells
+
+
+def _xlsx_sheet_rows(path: Path) -> Iterator[tuple[str, int, list[str]]]:
     from openpyxl import load_workbook  # a heavy import only the XLSX paths need
 
     try:
@@ -220,13 +260,13 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         for sheet in book.worksheets:
             for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, ["" if c is None else str(c) for c in row]
+                yield sheet.title, number, ["" if c is None else str(c) for c in row]
     finally:
         book.close()
 
 
 def _read_table_records(
-    path: Path, fmt: str, rows: Iterator[tuple[int, list[str]]]
+    path: Path, fmt: str, rows: Iterator[tuple[int, list[str]]], errors: Errors = None
 ) -> list[Record]:
     header: list[str] | None = None
     records: list[Record] = []
@@ -244,8 +284,8 @@ def _read_table_records(
             records.append(_table_record(path, fmt, header, cells))
         except ValueError as exc:
             field, reason = _split_reason(str(exc), default_field="row")
-            raise ImportFileError(str(path), number, field, reason) from exc
-    if not records:
+            _fail(errors, ImportFileError(str(path), number, field, reason))
+    if not records and not errors:
         raise ImportFileError(str(path), None, "file", "không có dòng dữ liệu nào")
     return records
 
