@@ -18,7 +18,6 @@ from starlette.types import ASGIApp
 
 from bot.admin.app import build_admin
 from bot.admin.pages import ADMIN_PAGES
-from bot.admin.refresh import ServingIndexStatus
 from bot.analytics import SqlExchangeLog, SqlFeedbackSink, SqlQuestionLog
 from bot.channels import inflight
 from bot.channels.base import ChannelAdapter, InboundEvent
@@ -48,7 +47,7 @@ from bot.settings import (
     ServerSettings,
 )
 from bot.web import create_app
-from indexer.components import make_retriever
+from indexer.components import make_index_refresh, make_retriever
 from indexer.retriever import HybridRetriever
 from indexer.settings import IndexSettings
 from knowledge import migrate
@@ -281,8 +280,8 @@ def build_web_app(
     and the staff admin at ``/admin`` when ``TTHC_ADMIN_SECRET_KEY`` is set.
 
     ``default_engine_processes``: see :func:`build_channels`. ``index_refresh``: what a
-    publish calls (default: :class:`bot.admin.refresh.ServingIndexStatus`, which only
-    reports the serving generation and that a rebuild is due).
+    publish calls (default: :class:`indexer.refresh.BackgroundIndexRefresh`, a debounced
+    incremental build in a child process; every process then loads the new generation).
     """
 
     def ready() -> dict[str, object] | None:
@@ -308,11 +307,15 @@ def build_web_app(
         default_engine_processes=default_engine_processes,
     )
     routes: list[BaseRoute] = [*built.routes]
+    if index_refresh is None:
+        background = make_index_refresh(IndexSettings(), make_session_factory(assistant.database))
+        built.shutdown.append(background.close)
+        index_refresh = background
     admin_app = build_admin_app(
         assistant,
         settings,
         admin or AdminSettings(),
-        index_refresh or ServingIndexStatus(retriever=assistant.retriever),
+        index_refresh,
         handoffs=built.handoffs,
         glossary_path=IndexSettings().glossary_path,
     )
