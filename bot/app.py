@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from bot.admin.app import build_admin
+from bot.admin.due import DuePublisher
 from bot.admin.pages import ADMIN_PAGES
 from bot.analytics import SqlExchangeLog, SqlFeedbackSink, SqlQuestionLog
 from bot.channels import inflight
@@ -321,6 +322,11 @@ def build_web_app(
     )
     if admin_app is not None:
         routes.append(Mount("/admin", app=admin_app))
+        # Approved changes with an effective date go live on that day by themselves
+        # (every process runs it; each change is published once, see bot.admin.due).
+        due = DuePublisher(make_session_factory(assistant.database), index_refresh)
+        built.startup.append(due.start)
+        built.shutdown.insert(0, due.stop)
     return create_app(
         engine=assistant.engine,
         feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),

@@ -44,10 +44,12 @@ __all__ = [
     "bump_session_epoch",
     "create_user",
     "disable_user",
+    "enable_user",
     "get_user",
     "list_users",
     "record_audit",
     "set_password",
+    "set_role",
 ]
 
 Role = Literal["editor", "reviewer", "officer", "admin"]
@@ -167,6 +169,39 @@ def disable_user(session: Session, username: str, *, actor: str, client: str = "
         target_kind="user",
         target_key=user.username,
         client=client,
+    )
+
+
+def set_role(session: Session, username: str, role: str, *, actor: str, client: str = "") -> None:
+    """Give the account another role; its sessions end (the new role applies at the next
+    login). Audited as ``user.role`` with the old and new role."""
+    if role not in ROLES:
+        raise StaffError(f"vai trò phải là một trong: {', '.join(ROLES)}")
+    user = _existing(session, username)
+    old = user.role
+    if old == role:
+        return
+    user.role = role
+    user.session_epoch += 1
+    record_audit(
+        session,
+        actor,
+        "user.role",
+        target_kind="user",
+        target_key=user.username,
+        detail={"from": old, "to": role},
+        client=client,
+    )
+
+
+def enable_user(session: Session, username: str, *, actor: str, client: str = "") -> None:
+    """Let a disabled account log in again; audited as ``user.enable``."""
+    user = _existing(session, username)
+    if user.active:
+        return
+    user.active = True
+    record_audit(
+        session, actor, "user.enable", target_kind="user", target_key=user.username, client=client
     )
 
 

@@ -324,12 +324,18 @@ def publish_due(session: Session, *, today: dt.date, actor: Actor) -> list[tuple
     """Publish every approved change whose effective date has come.
 
     A stale one is left approved (its audit entry says why) so staff see it.
+
+    Safe with several processes: the due rows are taken with ``SELECT … FOR UPDATE SKIP
+    LOCKED`` (PostgreSQL), so a change another transaction is publishing right now is
+    skipped (not waited for and never published twice); once that transaction commits
+    the change is no longer ``approved``. SQLite ignores the clause (one writer at a time).
     """
     due = session.scalars(
         select(ChangeRequest)
         .where(ChangeRequest.status == "approved")
         .where(ChangeRequest.effective_on <= today)
         .order_by(ChangeRequest.id)
+        .with_for_update(skip_locked=True)
     ).all()
     published: list[tuple[str, str]] = []
     for change in due:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,21 @@ def csrf_token(request: Request) -> str:
     """The CSRF token of this browser (sets its cookie when new)."""
     getter = request.scope.get("csrftoken")
     return str(getter()) if callable(getter) else ""
+
+
+def check_multipart_csrf(request: Request, submitted: object) -> None:
+    """For a multipart form (uploads): :class:`CsrfFailed` unless ``submitted`` (the
+    form's ``csrftoken`` field) equals this browser's validly signed CSRF cookie — the
+    check asgi-csrf makes for other forms."""
+    cookie = request.cookies.get("csrftoken", "")
+    if not isinstance(submitted, str) or not cookie or csrf_token(request) != cookie:
+        raise CsrfFailed
+    if not secrets.compare_digest(submitted.encode(), cookie.encode()):
+        raise CsrfFailed
+
+
+class CsrfFailed(Exception):
+    """A form's CSRF field is missing or wrong: the app answers 403."""
 
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
