@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from bot.admin import audit_pages, changes, gaps, inbox, records
+from bot.admin import audit_pages, changes, dashboard, gaps, inbox, records
 
 ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     records.routes,
@@ -18,4 +18,5 @@ ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     audit_pages.routes,
     inbox.routes,
     gaps.routes,
+    dashboard.routes,
 )
