@@ -144,8 +144,15 @@ def answer_shares(figures: Figures) -> Figure:
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("% số câu hỏi", fontsize=9)
-    ax.set_title("Tỷ lệ trả lời", fontsize=11, loc="left")
-    ax.legend(fontsize=8, frameon=False, ncols=4, loc="lower left", bbox_to_anchor=(0, 1.08))
+    ax.set_title("Tỷ lệ trả lời", fontsize=11, loc="left", pad=24)
+    ax.legend(
+        fontsize=8,
+        frameon=False,
+        ncols=4,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        borderaxespad=0.2,
+    )
     return figure
 
 

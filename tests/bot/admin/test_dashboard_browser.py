@@ -118,7 +118,7 @@ def test_dashboard_and_a_counted_click_in_chromium(
         assert officer.locator("#stat-questions").inner_text() == "20"
         assert officer.locator("#stat-answered").inner_text() == "55%"
         assert officer.locator("#stat-promotions").inner_text() == "7"
-        assert officer.locator("#stat-feedback").inner_text() == "4 👍 / 1 👎"
+        assert officer.locator("#stat-feedback").inner_text() == "4 / 1"
         assert officer.locator("#stat-handoffs").inner_text() == "2"
         assert officer.locator("#stat-latency").inner_text() == "1000 / 1900 ms"
         rows = officer.locator("#by-channel tbody tr")
