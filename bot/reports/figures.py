@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -178,8 +179,11 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+def _local_day(session: Session) -> Any:
+    """SQL for the Vietnam-time day of ``answer_exchanges.at`` (stored in UTC)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("Asia/Ho_Chi_Minh", AnswerExchange.at))
+    return func.date(AnswerExchange.at, "+7 hours")  # SQLite keeps UTC wall-clock digits
 
 
 def percentile(values: list[int], q: float) -> int | None:
@@ -200,53 +204,69 @@ def compute(session: Session, period: Period, channel: str = "", *, top: int = 2
     where = [AnswerExchange.at >= start, AnswerExchange.at < end]
     if channel:
         where.append(AnswerExchange.channel == channel)
-    rows = session.execute(
+    per_channel: dict[str, ChannelFigures] = {}
+    by_status: Counter[str] = Counter()
+    # Counts are grouped by the database; only cited rows are read one by one.
+    for ch, status, promoted, count in session.execute(
         select(
             AnswerExchange.channel,
-            AnswerExchange.at,
             AnswerExchange.status,
-            AnswerExchange.procedures,
-            AnswerExchange.fields,
             AnswerExchange.promoted,
-            AnswerExchange.latency_ms,
-        ).where(*where)
-    ).all()
-    per_channel: dict[str, ChannelFigures] = {}
+            func.count(AnswerExchange.id),
+        )
+        .where(*where)
+        .group_by(AnswerExchange.channel, AnswerExchange.status, AnswerExchange.promoted)
+    ):
+        n = int(count)
+        figures = per_channel.setdefault(ch, ChannelFigures(ch))
+        figures.messages += n
+        by_status[status] += n
+        if status not in QUESTION_STATUSES:
+            continue
+        figures.questions += n
+        if status == "answered":
+            figures.answered += n
+        elif status == "clarify":
+            figures.clarified += n
+        elif status in UNANSWERED_STATUSES:
+            figures.unanswered += n
+        else:
+            figures.other += n
+        if promoted:
+            figures.promotions += n
+            figures.promotions_full += n if promoted == "toan_trinh" else 0
+
+    asked = [*where, AnswerExchange.status.in_(QUESTION_STATUSES)]
     per_day: dict[dt.date, dict[str, int]] = {day: {} for day in period.days}
-    by_status: Counter[str] = Counter()
+    day = _local_day(session)
+    for ch, on, count in session.execute(
+        select(AnswerExchange.channel, day, func.count(AnswerExchange.id))
+        .where(*asked)
+        .group_by(AnswerExchange.channel, day)
+    ):
+        date = on if isinstance(on, dt.date) else dt.date.fromisoformat(str(on))
+        per_day.setdefault(date, {})[ch] = int(count)
+
     cited: Counter[str] = Counter()
     promoted_by_code: Counter[str] = Counter()
     by_field: Counter[str] = Counter()
-    latencies: list[int] = []
-    for ch, at, status, codes, fields, promoted, latency in rows:
-        figures = per_channel.setdefault(ch, ChannelFigures(ch))
-        figures.messages += 1
-        by_status[status] += 1
-        if status not in QUESTION_STATUSES:
-            continue
-        figures.questions += 1
-        day = _aware(at).astimezone(VIETNAM).date()
-        counts = per_day.setdefault(day, {})
-        counts[ch] = counts.get(ch, 0) + 1
-        if status == "answered":
-            figures.answered += 1
-        elif status == "clarify":
-            figures.clarified += 1
-        elif status in UNANSWERED_STATUSES:
-            figures.unanswered += 1
-        else:
-            figures.other += 1
-        if promoted:
-            figures.promotions += 1
-            figures.promotions_full += promoted == "toan_trinh"
+    for codes, fields, promoted in session.execute(
+        select(AnswerExchange.procedures, AnswerExchange.fields, AnswerExchange.promoted).where(
+            *asked, AnswerExchange.cited != ""
+        )
+    ):
         for code in codes or []:
             cited[code] += 1
             if promoted:
                 promoted_by_code[code] += 1
         for name in fields or []:
             by_field[name] += 1
-        if latency:
-            latencies.append(int(latency))
+    latencies = [
+        int(v)
+        for (v,) in session.execute(
+            select(AnswerExchange.latency_ms).where(*asked, AnswerExchange.latency_ms > 0)
+        )
+    ]
 
     clicks_by_code: Counter[str] = Counter()
     click_where = [PromoClick.at >= start, PromoClick.at < end]
