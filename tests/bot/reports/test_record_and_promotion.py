@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 
-from bot.analytics import SqlExchangeLog, SqlFeedbackSink
+from bot.analytics import Exchange, SqlExchangeLog, SqlFeedbackSink
 from bot.channels.base import InboundEvent, OutboundMessage, buttons_as_text
 from bot.channels.dispatch import Dispatcher
 from bot.channels.inbox import SqlInbox
@@ -229,3 +229,30 @@ def test_without_a_public_address_answers_keep_the_portal_link(
     assert answer is ONLINE and not links.enabled
     with factory() as session:
         assert session.execute(select(func.count(PromoLink.id))).scalar_one() == 0
+
+
+def test_conversation_rows_join_the_feedback(factory: sessionmaker[Session]) -> None:
+    from bot.reports.record import COLUMNS, conversation_rows
+
+    log = SqlExchangeLog(factory=factory)
+    sink = SqlFeedbackSink(factory=factory, exchanges=log)
+    for key, status in (("a1", "answered"), ("a2", "no_answer")):
+        log.record(
+            channel="telegram",
+            account_id="",
+            user_id="u1",
+            answer_id=key,
+            exchange=Exchange(f"gọi 0912345678 về {key}", "…", status, ""),
+        )
+    sink.rate(channel="telegram", answer_id="a1", value="down")
+    sink.rate(channel="telegram", answer_id="a1", value="up")  # changed their mind
+    today = dt.datetime.now(dt.UTC).date()
+    with factory() as session:
+        rows = list(
+            conversation_rows(
+                session, between(today - dt.timedelta(days=1), today + dt.timedelta(days=1))
+            )
+        )
+    assert [tuple(r) for r in rows] == [COLUMNS, COLUMNS]
+    assert [(r["status"], r["feedback"]) for r in rows] == [("answered", "up"), ("no_answer", "")]
+    assert "0912345678" not in rows[0]["question"]
