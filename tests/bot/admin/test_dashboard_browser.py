@@ -143,6 +143,12 @@ def test_dashboard_and_a_counted_click_in_chromium(
             )
         assert "Đăng ký thường trú" in officer.locator("#top-procedures").inner_text()
         officer.screenshot(path=str(shots / "dashboard-2026-Q4.png"), full_page=True)
+        officer.set_viewport_size({"width": 390, "height": 844})  # a phone
+        officer.reload()
+        # Nothing wider than the screen but the channel table, which scrolls in its box.
+        assert officer.evaluate("document.documentElement.scrollWidth") <= 390
+        officer.screenshot(path=str(shots / "dashboard-2026-Q4-phone.png"), full_page=True)
+        officer.set_viewport_size({"width": 1280, "height": 900})
 
         # A citizen asks in the web chat and follows the promoted link.
         chat = context.new_page()
