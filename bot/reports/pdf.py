@@ -32,15 +32,20 @@ class _Report(FPDF):
         self.set_text_color(0)
 
 
+def _decimal(value: float) -> str:
+    """One decimal, written the Vietnamese way (comma): 233,3."""
+    return f"{value:.1f}".replace(".", ",")
+
+
 def _pct(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.1f}%" if whole else "–"
+    return f"{_decimal(100.0 * part / whole)}%" if whole else "–"
 
 
 def _change(now: int, before: int) -> str:
     if not before:
         return "kỳ trước chưa có số liệu"
     delta = 100.0 * (now - before) / before
-    return f"{'tăng' if delta >= 0 else 'giảm'} {abs(delta):.1f}% so với kỳ trước: {before}"
+    return f"{'tăng' if delta >= 0 else 'giảm'} {_decimal(abs(delta))}% so với kỳ trước: {before}"
 
 
 def write(

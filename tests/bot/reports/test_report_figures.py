@@ -141,7 +141,8 @@ def test_cli_report_writes_the_workbook_and_the_printable_pdf(
         "Kính gửi: Ủy ban nhân dân tỉnh",
         "Tổng cộng",
         "Đăng ký thường trú",
-        "tăng 233.3% so với kỳ trước",
+        "tăng 233,3% so với kỳ trước",
+        "Đã trả lời: 11 (55,0%)",
         "NGƯỜI LẬP BÁO CÁO",
     ):
         assert expected in text, expected
