@@ -1,4 +1,4 @@
-"""Recording what the assistant could not answer (masked), for staff to act on."""
+"""The conversation record (every message, masked), feedback and unanswered questions."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.masking import mask_personal_data
+from bot.engine.model import Answer
 from knowledge.db import transaction
-from knowledge.models import AnswerExchange, AnswerFeedback, UnansweredQuestion
+from knowledge.models import AnswerExchange, AnswerFeedback, Procedure, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -90,17 +91,61 @@ class SqlFeedbackSink:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One answered question as :class:`SqlExchangeLog` keeps it."""
+    """One citizen message and what the assistant did with it, as
+    :class:`SqlExchangeLog` keeps it (the conversation record).
+
+    ``status``: the engine's (answered, clarify, no_answer, out_of_scope, smalltalk,
+    handoff, too_long) or the channel's for messages the engine never saw
+    (rate_limited, feedback, command, follow, unsupported, officer_thread, error).
+    ``cited``: comma-separated record keys; ``procedures``: codes of the cited
+    procedures; ``promoted``: "" | "toan_trinh" | "mot_phan"; ``latency_ms``: ms.
+    """
 
     question: str
     answer: str
     status: str
     cited: str
+    intent: str = ""
+    procedures: tuple[str, ...] = ()
+    promoted: str = ""
+    latency_ms: int = 0
+    handoff: bool = False
+
+
+#: Words of :data:`bot.engine.texts.LEVEL_WORDS` back to the stored online levels.
+_LEVELS = {"toàn trình": "toan_trinh", "một phần": "mot_phan"}
+
+
+def exchange_of(answer: Answer, *, latency_ms: float, handoff: bool = False) -> Exchange:
+    """The record of one engine answer: intent, cited procedures, promoted service."""
+    procedures = tuple(c.id for c in answer.citations if c.kind == "procedure")
+    kinds = [c.kind for c in answer.citations]
+    intent = answer.aspect or (kinds[0] if kinds else "") or (
+        answer.status if answer.status in ("smalltalk", "handoff") else ""
+    )
+    service = answer.online_service or {}
+    return Exchange(
+        question=answer.question,
+        answer=answer.text,
+        status=answer.status,
+        cited=",".join(c.id for c in answer.citations),
+        intent=intent,
+        procedures=procedures,
+        promoted=_LEVELS.get(service.get("level", ""), "") if service else "",
+        latency_ms=max(0, round(latency_ms)),
+        handoff=handoff or bool(answer.handoff),
+    )
 
 
 class SqlExchangeLog:
-    """The questions chat channels answered (masked), so that 👍/👎, which carries only
-    the answer id, is stored with what it rates, and an officer sees what came before."""
+    """The conversation record: every citizen message (masked) with its status, intent,
+    cited procedures and their fields, promotion, latency and handoff. 👍/👎 (which
+    carries only the answer id) finds here what it rates, an officer sees what came
+    before, and the reports (``bot.reports``) count it.
+
+    ``keep_days``: after that the question and answer texts are blanked now and then
+    (the row and its figures stay: quarterly and yearly reports count them).
+    """
 
     def __init__(self, *, factory: sessionmaker[Session], keep_days: int = 30) -> None:
         self._factory = factory
@@ -113,6 +158,7 @@ class SqlExchangeLog:
         """Store one exchange; a storage failure never breaks the reply."""
         try:
             with transaction(self._factory) as session:
+                codes = [c[:32] for c in exchange.procedures][:10]
                 session.add(
                     AnswerExchange(
                         channel=channel,
@@ -123,14 +169,24 @@ class SqlExchangeLog:
                         answer=exchange.answer[:4000],
                         status=exchange.status[:16],
                         cited=exchange.cited[:255],
+                        intent=exchange.intent[:32],
+                        procedures=codes,
+                        fields=_fields_of(session, codes),
+                        promoted=exchange.promoted[:16],
+                        latency_ms=exchange.latency_ms,
+                        handoff=exchange.handoff,
                     )
                 )
                 self._writes += 1
-                if self._writes % 1000 == 0:  # forget old exchanges now and then
+                if self._writes % 1000 == 0:  # forget old texts now and then
                     cutoff = dt.datetime.now(dt.UTC) - self._keep
-                    session.execute(delete(AnswerExchange).where(AnswerExchange.at < cutoff))
+                    session.execute(
+                        update(AnswerExchange)
+                        .where(AnswerExchange.at < cutoff, AnswerExchange.question != "")
+                        .values(question="", answer="")
+                    )
         except Exception:  # the citizen still gets the answer; the log gets the traceback
-            logger.exception("could not record an answered question")
+            logger.exception("could not record an exchange")
 
     def find(self, channel: str, answer_id: str) -> Exchange | None:
         """The exchange an answer id names on a channel (the latest), or None."""
@@ -144,3 +200,19 @@ class SqlExchangeLog:
             if row is None:
                 return None
             return Exchange(row.question, row.answer, row.status, row.cited)
+
+
+def _fields_of(session: Session, codes: list[str]) -> list[str]:
+    """The fields (lĩnh vực) of the procedures ``codes``, in order, without repeats."""
+    if not codes:
+        return []
+    rows = session.execute(
+        select(Procedure.code, Procedure.fields).where(Procedure.code.in_(codes))
+    )
+    by_code = {code: fields or [] for code, fields in rows}
+    seen: list[str] = []
+    for code in codes:
+        for name in by_code.get(code, []):
+            if isinstance(name, str) and name and name not in seen:
+                seen.append(name[:200])
+    return seen[:10]

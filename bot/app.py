@@ -38,6 +38,7 @@ from bot.engine.engine import AnswerEngine
 from bot.engine_process import engine_pool, warm_up
 from bot.handoff import HandoffService
 from bot.hotlines import SqlHotlineDirectory
+from bot.promotion import PromoLinks, redirect_routes
 from bot.ratelimit import RateLimiter
 from bot.settings import (
     AdminSettings,
@@ -129,6 +130,8 @@ def build_channels(
     *,
     run_worker: bool | None = None,
     default_engine_processes: int = 0,
+    exchanges: SqlExchangeLog | None = None,
+    promotions: PromoLinks | None = None,
 ) -> Channels:
     """The configured channels, their webhook routes, the reply job queue and the hooks
     to run at start-up and shutdown.
@@ -136,7 +139,8 @@ def build_channels(
     A channel whose credentials are missing is simply not built (its route is a 404).
     ``run_worker`` (default: ``TTHC_WORKER_IN_PROCESS``, always on SQLite) starts the
     reply worker inside this process. ``default_engine_processes`` applies when
-    ``TTHC_ENGINE_PROCESSES`` is unset.
+    ``TTHC_ENGINE_PROCESSES`` is unset. ``exchanges`` / ``promotions``: the conversation
+    record and the counted links (built here from ``settings`` when not given).
     """
     delivery = delivery or DeliverySettings()
     # Telegram and Zalo Bot URLs contain the bot token; httpx logs URLs at INFO.
@@ -194,7 +198,8 @@ def build_channels(
         hours=handoff_settings.office_hours(),
         timeout=dt.timedelta(minutes=handoff_settings.handoff_timeout_minutes),
     )
-    exchanges = SqlExchangeLog(factory=factory)
+    exchanges = exchanges or SqlExchangeLog(factory=factory)
+    promotions = promotions or PromoLinks(factory=factory, base_url=settings.public_base_url)
     if (page := channels.messenger()) is not None:
         adapters.append(
             MessengerAdapter(
@@ -247,6 +252,7 @@ def build_channels(
         handoffs=handoffs,
         exchanges=exchanges,
         hotlines=assistant.engine.hotline_text,
+        promotions=promotions,
     )
     handoffs.bind_outbox(dispatcher)
     queue.bind(dispatcher.process)
@@ -301,15 +307,20 @@ def build_web_app(
             "knowledge_revision": manifest.knowledge_revision,
         }
 
+    factory = make_session_factory(assistant.database)
+    exchanges = SqlExchangeLog(factory=factory)
+    promotions = PromoLinks(factory=factory, base_url=settings.public_base_url)
     built = build_channels(
         assistant,
         settings,
         channels or ChannelSettings(),
         default_engine_processes=default_engine_processes,
+        exchanges=exchanges,
+        promotions=promotions,
     )
-    routes: list[BaseRoute] = [*built.routes]
+    routes: list[BaseRoute] = [*built.routes, *redirect_routes(promotions)]
     if index_refresh is None:
-        background = make_index_refresh(IndexSettings(), make_session_factory(assistant.database))
+        background = make_index_refresh(IndexSettings(), factory)
         built.shutdown.append(background.close)
         index_refresh = background
     admin_app = build_admin_app(
@@ -324,12 +335,12 @@ def build_web_app(
         routes.append(Mount("/admin", app=admin_app))
         # Approved changes with an effective date go live on that day by themselves
         # (every process runs it; each change is published once, see bot.admin.due).
-        due = DuePublisher(make_session_factory(assistant.database), index_refresh)
+        due = DuePublisher(factory, index_refresh)
         built.startup.append(due.start)
         built.shutdown.insert(0, due.stop)
     return create_app(
         engine=assistant.engine,
-        feedback=SqlFeedbackSink(factory=make_session_factory(assistant.database)),
+        feedback=SqlFeedbackSink(factory=factory),
         ready=ready,
         limiter=RateLimiter(
             limit=settings.rate_limit_per_minute,
@@ -342,6 +353,8 @@ def build_web_app(
         max_body_bytes=settings.max_body_bytes,
         on_shutdown=built.shutdown,
         hotlines=assistant.engine.hotline_text,
+        exchanges=exchanges,
+        promotions=promotions,
     )
 
 

@@ -68,6 +68,33 @@ class ServerSettings(BaseSettings):
 
     #: Largest request body read (webhooks, /api/chat, /api/feedback); larger gets 413.
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
+    #: Public address of this service (``https://tthc.example.gov.vn``). When set,
+    #: online-service links in answers go through the counted redirect ``/r/<token>``;
+    #: unset, answers keep the portal's link and clicks are not counted.
+    public_base_url: str = ""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(
+                f"TTHC_PUBLIC_BASE_URL must start with https:// (or http://), not {value!r}"
+            )
+        return value
+
+
+class ReportSettings(BaseSettings):
+    """What the periodic reports (``tthc report``, the admin dashboard) print."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
+
+    #: The reporting unit (đơn vị báo cáo), printed in the report's heading.
+    report_unit: str = "Bộ phận Một cửa"
+    #: The superior the report is addressed to (kính gửi); "" leaves the line out.
+    report_recipient: str = ""
 
 
 class DeliverySettings(BaseSettings):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -21,10 +22,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import bounded_json
+from bot.analytics import Exchange, exchange_of
 from bot.bounded_json import JSONRejected
 from bot.engine import texts
 from bot.engine.intake import MAX_QUESTION_CHARS, too_long
-from bot.engine.model import Answerer, Question
+from bot.engine.model import Answer, Answerer, Question
 from bot.openapi import openapi_document
 from bot.ratelimit import RateLimiter
 from bot.request_body import DEFAULT_MAX_BODY_BYTES, BodyTooLarge, read_body
@@ -48,6 +50,20 @@ class FeedbackSink(Protocol):
         status: str = "",
         answer: str = "",
     ) -> None: ...
+
+
+class ExchangeLog(Protocol):
+    """The conversation record (``bot.analytics.SqlExchangeLog``)."""
+
+    def record(
+        self, *, channel: str, account_id: str, user_id: str, answer_id: str, exchange: Exchange
+    ) -> None: ...
+
+
+class Promotions(Protocol):
+    """Counted online-service links (``bot.promotion.PromoLinks``)."""
+
+    def promote(self, answer: Answer, channel: str) -> Answer: ...
 
 
 def _asset(name: str) -> str:
@@ -85,9 +101,13 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     trusted_proxies: frozenset[str] = frozenset(),
     hotlines: Callable[[], str] | None = None,
+    exchanges: ExchangeLog | None = None,
+    promotions: Promotions | None = None,
 ) -> Starlette:
     """Build the ASGI app around an engine (composition happens in ``bot.app``).
 
+    ``exchanges`` records every web chat message (user = the browser's session id, never
+    its address); ``promotions`` rewrites online-service links to the counted redirect.
     Request bodies of ``/api/*`` are read up to ``max_body_bytes`` (413 past it) and
     parsed with bounded JSON (400 for deep nesting or huge numbers).
     """
@@ -103,6 +123,17 @@ def create_app(
             logger.exception("reading the hotlines for the apology failed")
             lines = ""
         return "\n".join(x for x in (texts.APOLOGY, lines) if x)
+
+    async def note(session: str, answer_id: str, exchange: Exchange) -> None:
+        if exchanges is not None:
+            await asyncio.to_thread(
+                exchanges.record,
+                channel="web",
+                account_id="",
+                user_id=session,
+                answer_id=answer_id,
+                exchange=exchange,
+            )
 
     async def index(_: Request) -> Response:
         return HTMLResponse(page)
@@ -137,13 +168,16 @@ def create_app(
             return _bad("'message' (string) is required")
         message = body["message"].strip()
         client = client_address(request, trusted_proxies)
-        session = str(body.get("session_id") or "")[:64] or client
+        given = str(body.get("session_id") or "")[:64]
+        session = given or client
         if not message:
             return _bad("'message' is empty")
         if too_long(message):
+            await note(given, "", Exchange(message[:2000], "", "too_long", ""))
             return _too_long(f"'message' is longer than {MAX_MESSAGE} characters")
         # Limited per client address, not per session id (a new id is free to invent).
         if limiter.verdict(f"web:{client}") != "allow":
+            await note(given, "", Exchange(message, "", "rate_limited", ""))
             return JSONResponse(
                 {
                     "status": "rate_limited",
@@ -155,6 +189,7 @@ def create_app(
                 status_code=429,
             )
         choice = _choice_of(body.get("choice"))
+        started = time.perf_counter()
         try:
             answer = await asyncio.to_thread(
                 engine.answer,
@@ -162,6 +197,7 @@ def create_app(
             )
         except Exception:  # the citizen gets the apology; the log gets the traceback
             logger.exception("web chat answer failed")
+            await note(given, "", Exchange(message, "", "error", ""))
             return JSONResponse(
                 {
                     "status": "error",
@@ -171,7 +207,11 @@ def create_app(
                     "citations": [],
                 }
             )
+        latency_ms = (time.perf_counter() - started) * 1000
+        if promotions is not None:
+            answer = await asyncio.to_thread(promotions.promote, answer, "web")
         answer_id = uuid.uuid4().hex
+        await note(given, answer_id, exchange_of(answer, latency_ms=latency_ms))
         cited_by_answer[answer_id] = (
             ",".join(c.id for c in answer.citations)[:255],
             answer.question,

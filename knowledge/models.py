@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -293,7 +294,8 @@ class AnswerFeedback(Base):
 
 
 class AnswerExchange(Base):
-    """Lượt hỏi đáp: one question a chat channel answered (masked), kept for a while.
+    """Lượt hỏi đáp: one citizen message on a channel or the web chat and what the
+    assistant did with it (masked), the conversation record the reports count.
 
     Feedback (👍/👎 carries only the answer id) finds here which question, status and
     cited records it is about; an officer taking over a conversation sees the last few.
@@ -303,6 +305,7 @@ class AnswerExchange(Base):
     __table_args__ = (
         Index("ix_answer_exchanges_answer", "channel", "answer_id"),
         Index("ix_answer_exchanges_user", "channel", "user_id", "at"),
+        Index("ix_answer_exchanges_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -315,6 +318,49 @@ class AnswerExchange(Base):
     status: Mapped[str] = mapped_column(String(16))
     cited: Mapped[str] = mapped_column(String(255), default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    #: What was asked about: the aspect (documents, fee, ...), else the kind of the cited
+    #: record (procedure, faq, plan, hotline), else the kind of message (command, feedback,
+    #: follow, sticker). "" when nothing tells.
+    intent: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: Codes of the procedures cited (list of str) and their fields (lĩnh vực, list of str)
+    #: as they were when the answer was given.
+    procedures: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    fields: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    #: The online service the answer promoted: "" | "toan_trinh" | "mot_phan".
+    promoted: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    #: Milliseconds from the message to the answer (engine time, queueing included).
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Whether this message started (or went to) a handoff to an officer.
+    handoff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class PromoLink(Base):
+    """Liên kết dịch vụ công có đếm lượt: the opaque token of ``/r/<token>`` for one
+    procedure's online-service URL on one channel (no personal data: one token is
+    shared by every citizen of that channel)."""
+
+    __tablename__ = "promo_links"
+    __table_args__ = (UniqueConstraint("procedure_code", "channel", "target_url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    procedure_code: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    #: Hash-free on purpose: staff see where the link leads. Portal URLs stay short.
+    target_url: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class PromoClick(Base):
+    """Lượt bấm: one citizen's click on a :class:`PromoLink` (when, nothing about who)."""
+
+    __tablename__ = "promo_clicks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_id: Mapped[int] = mapped_column(
+        ForeignKey("promo_links.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, index=True)
 
 
 class Handoff(Base):

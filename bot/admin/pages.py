@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from bot.admin import audit_pages, changes, gaps, inbox, records, transfer, users
+from bot.admin import audit_pages, changes, dashboard, gaps, inbox, records, transfer, users
 
 ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     records.routes,
@@ -20,4 +20,5 @@ ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     gaps.routes,
     transfer.routes,
     users.routes,
+    dashboard.routes,
 )

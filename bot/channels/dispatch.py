@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, cast
 
-from bot.analytics import Exchange
+from bot.analytics import Exchange, exchange_of
 from bot.channels import inflight
 from bot.channels.base import (
     HANDOFF_PAYLOAD,
@@ -42,7 +43,7 @@ from bot.channels.base import (
 from bot.channels.inbox import ANSWERED, FAILED, Inbox, InboxRow, chat_key
 from bot.engine import texts
 from bot.engine.intents import asks_for_bot
-from bot.engine.model import Answerer, Question
+from bot.engine.model import Answer, Answerer, Question
 from bot.engine_process import EnginePool
 from bot.handoff import HandoffError, HandoffService
 from bot.handoff.service import OA_CONSOLE, PAGE_INBOX
@@ -70,11 +71,18 @@ class Subscriptions(Protocol):
 
 
 class ExchangeLog(Protocol):
-    """Keeps what was answered (``bot.analytics.SqlExchangeLog``)."""
+    """The conversation record: every citizen message (``bot.analytics.SqlExchangeLog``)."""
 
     def record(
         self, *, channel: str, account_id: str, user_id: str, answer_id: str, exchange: Exchange
     ) -> None: ...
+
+
+class Promotions(Protocol):
+    """Rewrites an answer's online-service link to the counted redirect
+    (``bot.promotion.PromoLinks``)."""
+
+    def promote(self, answer: Answer, channel: str) -> Answer: ...
 
 
 #: An echo is ours when a reply stored this recently for the chat holds its text.
@@ -106,8 +114,10 @@ class Dispatcher:
         handoffs: HandoffService | None = None,
         exchanges: ExchangeLog | None = None,
         hotlines: Callable[[], str] | None = None,
+        promotions: Promotions | None = None,
     ) -> None:
         self._engine = engine
+        self._promotions = promotions
         self._handoffs = handoffs
         self._exchanges = exchanges
         self._hotlines = hotlines
@@ -200,8 +210,9 @@ class Dispatcher:
         for index in range(row.parts_sent, len(steps)):
             if index == row.in_flight:
                 # A previous run started this part and died before learning its fate.
-                logger.warning("part %d of inbox row %s may have been sent; not resent",
-                               index, row.id)
+                logger.warning(
+                    "part %d of inbox row %s may have been sent; not resent", index, row.id
+                )
                 await asyncio.to_thread(self._inbox.mark_sent, row.id, index, uncertain=True)
                 continue
 
@@ -214,8 +225,12 @@ class Dispatcher:
                 with inflight.before_first_byte(mark):
                     await adapter.send(row.event, steps[index])
             except DeliveryUncertain:
-                logger.warning("%s: no answer for part %d of row %s; counted as sent",
-                               adapter.name, index, row.id)
+                logger.warning(
+                    "%s: no answer for part %d of row %s; counted as sent",
+                    adapter.name,
+                    index,
+                    row.id,
+                )
                 await asyncio.to_thread(self._inbox.mark_sent, row.id, index, uncertain=True)
                 continue
             except ChannelError as exc:
@@ -228,7 +243,26 @@ class Dispatcher:
             return await self._reply_for(event)
         except Exception:  # the citizen gets the apology; the log gets the traceback
             logger.exception("answering on %s failed", event.channel)
+            await self._note(event, "error")
             return OutboundMessage("\n".join(x for x in (texts.APOLOGY, self._hotline_text()) if x))
+
+    async def _note(
+        self, event: InboundEvent, status: str, intent: str = "", handoff: bool = False
+    ) -> None:
+        """Record a message the engine did not answer (rate limited, a command, ...)."""
+        if self._exchanges is None:
+            return
+        said = event.text or event.payload
+        await asyncio.to_thread(
+            self._exchanges.record,
+            channel=event.channel,
+            account_id=event.account_id,
+            user_id=event.user_id,
+            answer_id=event.event_key[:20],
+            exchange=Exchange(
+                question=said, answer="", status=status, cited="", intent=intent, handoff=handoff
+            ),
+        )
 
     def _hotline_text(self) -> str:
         if self._hotlines is None:
@@ -333,12 +367,19 @@ class Dispatcher:
         verdict = await asyncio.to_thread(
             self._limiter.verdict, f"{event.channel}:{event.account_id}:{event.user_id}"
         )
-        if verdict == "notice":
-            return OutboundMessage(texts.RATE_LIMITED)
-        if verdict == "silent":
-            return None
+        if verdict in ("notice", "silent"):
+            await self._note(event, "rate_limited")
+            return OutboundMessage(texts.RATE_LIMITED) if verdict == "notice" else None
         gate = await asyncio.to_thread(self._handoff_gate, event)
         if gate is not _PASS:
+            if event.kind not in ("follow",) and not event.payload.startswith("fb:"):
+                back = gate is not None  # "back to the bot": the officer thread ends
+                await self._note(
+                    event,
+                    "command" if back else "officer_thread",
+                    intent="back_to_bot" if back else "handoff",
+                    handoff=True,
+                )
             return cast("OutboundMessage | None", gate)
         if event.payload.startswith("fb:"):
             _, answer_id, value = ([*event.payload.split(":", 2), "", ""])[:3]
@@ -346,12 +387,14 @@ class Dispatcher:
                 await self._on_feedback(event, answer_id, value)
             return OutboundMessage("Cảm ơn bạn đã phản hồi!")
         if event.kind == "unsupported":
+            await self._note(event, "unsupported", intent="sticker")
             return OutboundMessage(texts.PLEASE_TYPE)
         if event.kind == "follow":
             return OutboundMessage(texts.WELCOME)
         text = event.text
         command = text.strip().lower()
         if command in ("/subscribe", "/unsubscribe") and self._subscriptions is not None:
+            await self._note(event, "command", intent=command[1:])
             if command == "/subscribe":
                 await asyncio.to_thread(self._subscriptions.add, event.channel, event.user_id)
                 return OutboundMessage(texts.SUBSCRIBED)
@@ -364,27 +407,28 @@ class Dispatcher:
             text = "/human"
         question = Question(text=text, channel=event.channel, user_id=event.user_id, choice=picked)
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         if self._processes is not None:
             answer = await self._processes.answer(question)
         else:
             answer = await loop.run_in_executor(self._pool, self._engine.answer, question)
+        latency_ms = (time.perf_counter() - started) * 1000
+        if self._promotions is not None:
+            answer = await asyncio.to_thread(self._promotions.promote, answer, event.channel)
         feedback_id = event.event_key[:20]
+        handing_off = (
+            bool(answer.handoff) and self._handoffs is not None and event.kind != "comment"
+        )
         if self._exchanges is not None:
-            exchange = Exchange(
-                question=answer.question,
-                answer=answer.text,
-                status=answer.status,
-                cited=",".join(c.id for c in answer.citations),
-            )
             await asyncio.to_thread(
                 self._exchanges.record,
                 channel=event.channel,
                 account_id=event.account_id,
                 user_id=event.user_id,
                 answer_id=feedback_id,
-                exchange=exchange,
+                exchange=exchange_of(answer, latency_ms=latency_ms, handoff=handing_off),
             )
-        if answer.handoff and self._handoffs is not None and event.kind != "comment":
+        if handing_off:
             said = await asyncio.to_thread(
                 self._start_handoff, event, answer.handoff, answer.question
             )

@@ -196,6 +196,9 @@ class HandoffService:
                         AnswerExchange.channel == view.channel,
                         AnswerExchange.user_id == view.user_id,
                         AnswerExchange.at <= view.created_at + dt.timedelta(seconds=5),
+                        # The conversation record also holds messages the bot never
+                        # answered (to an officer's thread, rate limited): not "before".
+                        AnswerExchange.status != "officer_thread",
                     )
                     .order_by(AnswerExchange.id.desc())
                     .limit(before)
@@ -204,10 +207,9 @@ class HandoffService:
         earlier: list[ThreadMessage] = []
         for exchange in reversed(exchanges):
             at = _aware(exchange.at)
-            earlier += [
-                ThreadMessage("citizen", exchange.question, "", at),
-                ThreadMessage("bot", exchange.answer, "", at),
-            ]
+            earlier.append(ThreadMessage("citizen", exchange.question, "", at))
+            if exchange.answer:
+                earlier.append(ThreadMessage("bot", exchange.answer, "", at))
         return HandoffHistory(handoff=view, messages=messages, before=earlier)
 
     def claim(self, handoff_id: int, officer: str) -> HandoffView:
