@@ -21,7 +21,7 @@ from bot.engine.composer import (
     today_in_vietnam,
 )
 from bot.engine.conversation import ConversationState, ConversationStore
-from bot.engine.hotlines import pick_hotlines
+from bot.engine.hotlines import REQUEST_WORDS, pick_hotlines
 from bot.engine.intake import clean_question, too_long
 from bot.engine.intents import (
     choice_number,
@@ -441,20 +441,7 @@ class AnswerEngine:
         if not text:
             return []
         hits = self._knowledge.search(text, k=5, kinds=["hotline"])
-        wanted = set(content_words(text)) - {
-            "so",
-            "dien",
-            "thoai",
-            "duong",
-            "day",
-            "nong",
-            "hotline",
-            "sdt",
-            "tong",
-            "dai",
-            "lien",
-            "he",
-        }
+        wanted = set(content_words(text)) - REQUEST_WORDS
         found = []
         for hit in hits:
             record = self._knowledge.record("hotline", hit.id)

@@ -17,7 +17,7 @@ from bot.engine.intents import content_words, fold
 #: At most this many lines go into one reply.
 MAX_LINES = 4
 #: Words of the hotline request itself, never a name ("số điện thoại", "liên hệ ở đâu").
-_REQUEST_WORDS = frozenset(
+REQUEST_WORDS = frozenset(
     [
         "so",
         "dien",
@@ -92,7 +92,7 @@ def pick_hotlines(
     lines = list(records)
     text = re.sub(r"\[(?:số|email) đã ẩn\]", " ", text)  # masking placeholders name nothing
     asked = f" {fold(f'{text} {area}')} "
-    wanted = set(content_words(f"{text} {area}")) - _REQUEST_WORDS
+    wanted = set(content_words(f"{text} {area}")) - REQUEST_WORDS
     named: list[dict[str, Any]] = []
     for record in lines:
         line_area = fold(str(record.get("area") or ""))
