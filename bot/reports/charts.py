@@ -43,6 +43,32 @@ def _style(ax: Axes) -> None:
     ax.tick_params(labelsize=9)
 
 
+def _legend_above(ax: Axes, *, ncols: int) -> None:
+    """The legend in one band above the plot, where it never hides a bar."""
+    ax.legend(
+        fontsize=8,
+        frameon=False,
+        ncols=ncols,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        borderaxespad=0.2,
+    )
+
+
+def _empty_note(ax: Axes, text: str) -> None:
+    """A grey sentence in the middle of an empty chart."""
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=10,
+        color="#666666",
+    )
+
+
 def questions_per_day(figures: Figures) -> Figure:
     """Stacked bars: questions per day (weeks or months on long periods), by channel."""
     figure = _figure()
@@ -69,25 +95,9 @@ def questions_per_day(figures: Figures) -> Figure:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"Câu hỏi theo {_unit(days)} và kênh", fontsize=11, loc="left", pad=22)
     if channels:
-        ax.legend(
-            fontsize=8,
-            frameon=False,
-            ncols=min(4, len(channels)),
-            loc="lower left",
-            bbox_to_anchor=(0, 1.0),
-            borderaxespad=0.2,
-        )
+        _legend_above(ax, ncols=min(4, len(channels)))
     else:
-        ax.text(
-            0.5,
-            0.5,
-            "Chưa có câu hỏi trong kỳ",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            fontsize=10,
-            color="#666666",
-        )
+        _empty_note(ax, "Chưa có câu hỏi trong kỳ")
     return figure
 
 
@@ -145,14 +155,7 @@ def answer_shares(figures: Figures) -> Figure:
     ax.set_xlim(0, 100)
     ax.set_xlabel("% số câu hỏi", fontsize=9)
     ax.set_title("Tỷ lệ trả lời", fontsize=11, loc="left", pad=24)
-    ax.legend(
-        fontsize=8,
-        frameon=False,
-        ncols=4,
-        loc="lower left",
-        bbox_to_anchor=(0, 1.0),
-        borderaxespad=0.2,
-    )
+    _legend_above(ax, ncols=4)
     return figure
 
 
@@ -171,16 +174,7 @@ def top_procedures(figures: Figures, limit: int = 10) -> Figure:
     ax.invert_yaxis()
     ax.set_title("Thủ tục được hỏi nhiều nhất", fontsize=11, loc="left")
     if not rows:
-        ax.text(
-            0.5,
-            0.5,
-            "Chưa có thủ tục nào được hỏi",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            fontsize=10,
-            color="#666666",
-        )
+        _empty_note(ax, "Chưa có thủ tục nào được hỏi")
     return figure
 
 
@@ -212,25 +206,9 @@ def promotions_and_clicks(figures: Figures) -> Figure:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Giới thiệu dịch vụ công trực tuyến", fontsize=11, loc="left", pad=22)
     if rows:
-        ax.legend(
-            fontsize=8,
-            frameon=False,
-            ncols=2,
-            loc="lower left",
-            bbox_to_anchor=(0, 1.0),
-            borderaxespad=0.2,
-        )
+        _legend_above(ax, ncols=2)
     else:
-        ax.text(
-            0.5,
-            0.5,
-            "Chưa có lượt giới thiệu nào",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            fontsize=10,
-            color="#666666",
-        )
+        _empty_note(ax, "Chưa có lượt giới thiệu nào")
     return figure
 
 
