@@ -24,14 +24,15 @@ class SqlQuestionLog:
         self._factory = factory
 
     def unanswered(self, *, question: str, channel: str, status: str, best: str) -> None:
-        """Store one masked question; a storage failure never breaks the reply."""
+        """Store one question (masked again here: idempotent); a storage failure never
+        breaks the reply."""
         try:
             with transaction(self._factory) as session:
                 session.add(
                     UnansweredQuestion(
                         channel=channel,
                         status=status,
-                        question=question[:2000],
+                        question=mask_personal_data(question)[:2000],
                         best_candidate=best,
                     )
                 )

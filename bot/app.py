@@ -38,6 +38,7 @@ from bot.engine.engine import AnswerEngine
 from bot.engine_process import engine_pool, warm_up
 from bot.handoff import HandoffService
 from bot.hotlines import SqlHotlineDirectory
+from bot.privacy import RetentionPurger
 from bot.promotion import PromoLinks, redirect_routes
 from bot.ratelimit import RateLimiter
 from bot.settings import (
@@ -46,6 +47,7 @@ from bot.settings import (
     ChannelSettings,
     DeliverySettings,
     HandoffSettings,
+    PrivacySettings,
     ServerSettings,
 )
 from bot.web import create_app
@@ -307,6 +309,7 @@ def build_web_app(
             "knowledge_revision": manifest.knowledge_revision,
         }
 
+    retention_days = PrivacySettings().retention_days  # a bad value stops the start-up
     factory = make_session_factory(assistant.database)
     exchanges = SqlExchangeLog(factory=factory)
     promotions = PromoLinks(factory=factory, base_url=settings.public_base_url)
@@ -338,6 +341,10 @@ def build_web_app(
         due = DuePublisher(factory, index_refresh)
         built.startup.append(due.start)
         built.shutdown.insert(0, due.stop)
+    # Personal data older than TTHC_RETENTION_DAYS goes every hour (see bot.privacy).
+    purger = RetentionPurger(factory, retention_days)
+    built.startup.append(purger.start)
+    built.shutdown.insert(0, purger.stop)
     return create_app(
         engine=assistant.engine,
         feedback=SqlFeedbackSink(factory=factory),

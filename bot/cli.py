@@ -16,6 +16,7 @@ from bot.channels.telegram import TelegramAdapter
 from bot.engine import texts
 from bot.engine.model import Question
 from bot.handoff.cli import handoff
+from bot.privacy_cli import privacy
 from bot.reports.cli import report
 from bot.settings import ChannelSettings, ServerSettings
 from indexer.cli import eval_, index, rank, search
@@ -44,6 +45,7 @@ main.add_command(rank)
 main.add_command(admin)
 main.add_command(handoff)
 main.add_command(report)
+main.add_command(privacy)
 
 
 def _configure_logging(settings: ServerSettings) -> None:

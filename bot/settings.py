@@ -97,6 +97,19 @@ class ReportSettings(BaseSettings):
     report_recipient: str = ""
 
 
+class PrivacySettings(BaseSettings):
+    """How long citizens' personal data is kept (``TTHC_RETENTION_DAYS``, see
+    :mod:`bot.privacy`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TTHC_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
+
+    #: Days after which message texts, user ids, conversations, handoff messages and
+    #: inbox rows are purged (report figures stay); 0 keeps them forever. At most 100 years.
+    retention_days: int = Field(default=365, ge=0, le=36500)
+
+
 class DeliverySettings(BaseSettings):
     """How replies are queued, retried and resumed (``TTHC_`` prefix).
 
