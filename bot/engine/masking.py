@@ -43,9 +43,14 @@ _SPACE = r"[ \t\u00a0\u202f]"
 _BLANKS = " \t\u00a0\u202f"
 #: A run of digit groups joined by one separator each: spaces, a dot (not ". " which
 #: ends a sentence), a dash, a bracket; a leading "+" or "(" belongs to it.
+_DASH = r"[.\-–—_·]"
+_BRACKETS = rf"[()\[\]](?:{_SPACE}?[()\[\]])?"
+_BRACKET_SEP = (
+    rf"{_SPACE}?(?:{_BRACKETS}{_SPACE}?{_DASH}?|{_DASH}{_SPACE}?{_BRACKETS}){_SPACE}?"
+)
 _CHUNK = re.compile(
     rf"[(\[]?{_SPACE}?\+?{_SPACE}?\d+"
-    rf"(?:(?:{_SPACE}{{1,2}}|\.|{_SPACE}?[\-–—_·]{_SPACE}?|{_SPACE}?[()\[\]]{{1,2}}{_SPACE}?)\d+)*"
+    rf"(?:(?:{_SPACE}{{1,2}}|\.|{_SPACE}?[\-–—_·]{_SPACE}?|{_BRACKET_SEP})\d+)*"
 )
 _GROUP = re.compile(r"\d+")
 
@@ -143,6 +148,10 @@ def _number_spans(work: str) -> list[tuple[int, int]]:
         groups = [m.group() for m in found]
         seps = [work[a.end() : b.start()] for a, b in itertools.pairwise(found)]
         plus = "+" in work[chunk.start() : found[0].start()]
+        if (len(groups) == 1 or _amount_shaped(groups, seps)) and not _personal(
+            work, found[0].start(), found[-1].end(), groups, seps, plus
+        ):
+            continue  # an amount as a whole: none of its parts is a number of its own
         i = 0
         while i < len(found):
             # The longest run of groups from i that is a personal number wins; runs of
