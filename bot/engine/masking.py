@@ -45,9 +45,7 @@ _BLANKS = " \t\u00a0\u202f"
 #: ends a sentence), a dash, a bracket; a leading "+" or "(" belongs to it.
 _DASH = r"[.\-–—_·]"
 _BRACKETS = rf"[()\[\]](?:{_SPACE}?[()\[\]])?"
-_BRACKET_SEP = (
-    rf"{_SPACE}?(?:{_BRACKETS}{_SPACE}?{_DASH}?|{_DASH}{_SPACE}?{_BRACKETS}){_SPACE}?"
-)
+_BRACKET_SEP = rf"{_SPACE}?(?:{_BRACKETS}{_SPACE}?{_DASH}?|{_DASH}{_SPACE}?{_BRACKETS}){_SPACE}?"
 _CHUNK = re.compile(
     rf"[(\[]?{_SPACE}?\+?{_SPACE}?\d+"
     rf"(?:(?:{_SPACE}{{1,2}}|\.|{_SPACE}?[\-–—_·]{_SPACE}?|{_BRACKET_SEP})\d+)*"
