@@ -30,17 +30,16 @@ their exchanges. Log lines of this module carry counts only.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from bot.periodic import PeriodicTask
 from knowledge.db import transaction
 from knowledge.models import (
     AnswerExchange,
@@ -405,13 +404,16 @@ def purge_once(
     return removed
 
 
-class RetentionPurger:
+class RetentionPurger(PeriodicTask):
     """:func:`purge_once` at start-up and then every ``interval`` seconds in the serving
-    process's event loop; ``start()`` / ``stop()`` are its lifespan hooks (async).
+    process's event loop; ``start()`` / ``stop()`` are its lifespan hooks (async), and
+    nothing starts when ``retention_days`` is 0.
 
     Every serving process may run it: a purge is idempotent (the second one finds
     nothing left), so no coordination is needed, on SQLite as on PostgreSQL.
     """
+
+    name = "tthc-retention-purge"
 
     def __init__(
         self,
@@ -419,35 +421,15 @@ class RetentionPurger:
         retention_days: int,
         *,
         interval: float = PURGE_INTERVAL_SECONDS,
-        run: Callable[[sessionmaker[Session], int], Removed] = purge_once,
     ) -> None:
-        self.factory, self.retention_days, self.interval = factory, retention_days, interval
-        self._run_once = run
-        self._task: asyncio.Task[None] | None = None
-        #: How many rounds ran (for tests).
-        self.rounds = 0
+        super().__init__(interval)
+        self.factory, self.retention_days = factory, retention_days
 
-    async def start(self) -> None:
-        """Start the loop (the first round runs at once); nothing when keeping forever."""
-        if self._task is None and self.retention_days > 0:
-            self._task = asyncio.create_task(self._loop(), name="tthc-retention-purge")
+    def enabled(self) -> bool:
+        return self.retention_days > 0
 
-    async def stop(self) -> None:
-        """Cancel the loop and wait for it."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self._run_once, self.factory, self.retention_days)
-            except Exception:
-                logger.exception("retention purge failed; retrying next round")
-            self.rounds += 1
-            await asyncio.sleep(self.interval)
+    def run_once(self) -> None:
+        purge_once(self.factory, self.retention_days)
 
 
 __all__ = [

@@ -11,14 +11,13 @@ for a rebuild after the commit.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.periodic import PeriodicTask
 from knowledge.db import transaction
 from knowledge.refresh import IndexRefresh
 from knowledge.workflow import Actor, publish_due
@@ -46,8 +45,10 @@ def publish_due_once(
     return published
 
 
-class DuePublisher:
+class DuePublisher(PeriodicTask):
     """The periodic task; ``start()`` / ``stop()`` are lifespan hooks (async)."""
+
+    name = "tthc-due-publisher"
 
     def __init__(
         self,
@@ -59,34 +60,12 @@ class DuePublisher:
     ) -> None:
         from bot.admin.changes import today as local_today
 
-        self.factory, self.refresh, self.interval = factory, refresh, interval
+        super().__init__(interval)
+        self.factory, self.refresh = factory, refresh
         self.today = today or local_today
-        self._task: asyncio.Task[None] | None = None
-        #: How many rounds ran (for the status and tests).
-        self.rounds = 0
 
-    async def start(self) -> None:
-        """Start the loop (the first round runs at once)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="tthc-due-publisher")
-
-    async def stop(self) -> None:
-        """Cancel the loop and wait for it."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                published = await asyncio.to_thread(
-                    publish_due_once, self.factory, self.refresh, self.today()
-                )
-                if published:
-                    logger.info("published %d due change(s)", len(published))
-            except Exception:
-                logger.exception("publishing due changes failed; retrying next round")
-            self.rounds += 1
-            await asyncio.sleep(self.interval)
+    def run_once(self) -> None:
+        """Publish what is due today."""
+        published = publish_due_once(self.factory, self.refresh, self.today())
+        if published:
+            logger.info("published %d due change(s)", len(published))
