@@ -105,6 +105,10 @@ class RedisConversationStore:
         except ValueError:
             return ConversationState()
 
+    def forget(self, channel: str, user_id: str) -> int:
+        """Delete one citizen's conversation (an erasure request); 1 if there was one."""
+        return int(self._redis.delete(self._key(channel, user_id)))
+
     def save(self, channel: str, user_id: str, state: ConversationState) -> None:
         """Store the state with the TTL as the key's expiry."""
         state.updated_at = self._clock()

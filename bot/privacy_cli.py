@@ -96,12 +96,31 @@ def erase(channel: str, user_id: str, yes: bool) -> None:
         sys.exit(2)
     with _database() as factory, transaction(factory) as session:
         removed = erase_citizen(session, channel, user_id)
+    removed.rows["conversations"] += _forget_in_redis(channel, user_id)
     for line in removed.lines():
         click.echo(line)
     if not removed.total:
         click.echo("Không có dữ liệu nào của người dùng này.", err=True)
         sys.exit(1)
     click.echo(f"Đã xóa dữ liệu cá nhân: {removed.total} dòng.")
+
+
+def _forget_in_redis(channel: str, user_id: str) -> int:
+    """The conversation kept in Redis (``TTHC_REDIS_URL``) too: 1 if there was one."""
+    from bot.settings import ServerSettings
+
+    url = ServerSettings().redis_url
+    if not url:
+        return 0
+    import redis
+
+    from bot.conversations import RedisConversationStore
+
+    client = redis.Redis.from_url(url)
+    try:
+        return RedisConversationStore(client=client, ttl=1).forget(channel, user_id)
+    finally:
+        client.close()
 
 
 @privacy.command()

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
+from bot.conversations import RedisConversationStore
+from bot.engine.conversation import ConversationState
 from bot.privacy import TABLES, RetentionPurger, erase_citizen, export_citizen, purge, purge_once
 from bot.reports.figures import compute
 from bot.reports.periods import parse
@@ -40,6 +42,7 @@ from tests.bot.reports.seed import MID, seed
 NOW = dt.datetime.now(dt.UTC)
 OLD = NOW - dt.timedelta(days=400)
 RECENT = NOW - dt.timedelta(days=1)
+REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own
 A, B, Z = ("telegram", "555"), ("telegram", "777"), ("zalo-oa", "555")
 
 
@@ -150,6 +153,11 @@ def _citizens(factory: sessionmaker[Session]) -> None:
         )
 
 
+def _export(factory: sessionmaker[Session], channel: str, user_id: str) -> dict[str, Any]:
+    with factory() as session:
+        return export_citizen(session, channel, user_id)
+
+
 def _dump(factory: sessionmaker[Session]) -> str:
     """Every row of every table as text (to look for a citizen's traces)."""
     out = []
@@ -170,7 +178,7 @@ def _figures(factory: sessionmaker[Session], label: str, *, topics: bool = False
 
 def test_export_holds_exactly_one_citizens_data(factory: sessionmaker[Session]) -> None:
     _citizens(factory)
-    data = export_citizen(factory(), *A)
+    data = _export(factory, *A)
     tables = data["tables"]
     assert list(tables) == list(TABLES)
     assert {k: len(v) for k, v in tables.items()} == {
@@ -200,7 +208,7 @@ def test_export_holds_exactly_one_citizens_data(factory: sessionmaker[Session]) 
     assert all(
         t[:10] in (OLD.date().isoformat(), RECENT.date().isoformat()) for t in unanswered_times
     )
-    assert export_citizen(factory(), "telegram", "nobody")["tables"] == {key: [] for key in TABLES}
+    assert _export(factory, "telegram", "nobody")["tables"] == {key: [] for key in TABLES}
 
 
 def test_erase_removes_one_citizen_keeps_the_other_and_the_report(
@@ -211,7 +219,7 @@ def test_erase_removes_one_citizen_keeps_the_other_and_the_report(
     with transaction(factory) as session:  # A also asked in the reported quarter
         _history(session, A, MID.astimezone(dt.UTC), "A-quý")
     before = {p: _figures(factory, p) for p in ("2026-Q4", "2026-Q3", "2027")}
-    others = [export_citizen(factory(), *who)["tables"] for who in (B, Z)]
+    others = [_export(factory, *who)["tables"] for who in (B, Z)]
     caplog.set_level(logging.DEBUG)
     with transaction(factory) as session:
         removed = erase_citizen(session, *A)
@@ -225,12 +233,12 @@ def test_erase_removes_one_citizen_keeps_the_other_and_the_report(
         "inbox_events": 3,
         "subscriptions": 1,
     }
-    assert export_citizen(factory(), *A)["tables"] == {key: [] for key in TABLES}
+    assert _export(factory, *A)["tables"] == {key: [] for key in TABLES}
     dump = _dump(factory)
     assert dump.count("A-") == 1 and "'câu hỏi A-mới [số đã ẩn]'" in dump  # someone else's
     assert not [row for row in dump.splitlines() if "555" in row and "zalo-oa" not in row]
     # The other citizens (B, and user 555 on another channel) are untouched.
-    assert [export_citizen(factory(), *who)["tables"] for who in (B, Z)] == others
+    assert [_export(factory, *who)["tables"] for who in (B, Z)] == others
     # The report of every period counts the same; A's open handoff is closed.
     assert {p: _figures(factory, p) for p in before} == before
     with factory() as session:
@@ -270,7 +278,7 @@ def test_purge_removes_only_data_older_than_the_retention(
     for tag in ("A-mới", "B-mới", "Z-mới", "A-mở"):
         assert tag in dump
     for who in (A, B):
-        tables = export_citizen(factory(), *who)["tables"]
+        tables = _export(factory, *who)["tables"]
         assert len(tables["answer_exchanges"]) == 1 and len(tables["subscriptions"]) == 1
         assert len(tables["inbox_events"]) == 1
     with factory() as session:
@@ -380,3 +388,30 @@ def test_the_server_purges_by_itself(factory: sessionmaker[Session]) -> None:
     assert "-cũ" in _dump(factory)
     assert asyncio.run(run(365)) >= 2
     assert "-cũ" not in _dump(factory) and "A-mới" in _dump(factory)
+
+
+def test_cli_erase_forgets_the_conversation_in_redis(
+    db_url: str, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    store = RedisConversationStore(client=client, ttl=600)
+    store.save("telegram", "555", ConversationState(topic_id="1.001193"))
+    store.save("telegram", "777", ConversationState(topic_id="1.001193"))
+    monkeypatch.setenv("TTHC_DATABASE_URL", db_url)
+    monkeypatch.setenv("TTHC_REDIS_URL", REDIS_URL)
+    try:
+        result = CliRunner().invoke(
+            main, ["privacy", "erase", "--channel", "telegram", "--user", "555", "--yes"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "conversations: 1 dòng (đã xóa)" in result.output
+        assert store.load("telegram", "555").topic_id == ""
+        assert store.load("telegram", "777").topic_id == "1.001193"
+    finally:
+        client.delete(*client.keys("tthc:conversation:telegram:*"))
+        client.close()
