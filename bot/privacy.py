@@ -2,18 +2,14 @@
 
 What the database keeps about a citizen (``knowledge.models``), and what happens to it:
 
-================================  ===========================================  ==========
-table                             personal columns                             purge/erase
-================================  ===========================================  ==========
-``answer_exchanges``              ``user_id``, ``question``, ``answer``        blanked
-``answer_feedback``               ``question``, ``answer`` (via ``answer_id``)  blanked
-``unanswered_questions``          ``question`` (masked, no user column)        deleted
-``conversations``                 ``user_id``, ``state``                       deleted
-``handoffs``                      ``user_id``, ``reply_target``, ``open_key``  blanked
-``handoff_messages``              ``text``                                     deleted
-``inbox_events``                  ``key``, ``chat_key``, ``event``, ``reply``  deleted
-``subscriptions``                 ``user_id``                                  erase only
-================================  ===========================================  ==========
+* ``answer_exchanges``: ``user_id``, ``question``, ``answer`` — blanked;
+* ``answer_feedback``: ``question``, ``answer`` (tied by ``answer_id``) — blanked;
+* ``unanswered_questions``: ``question`` (masked; no user column) — deleted;
+* ``conversations``: ``user_id``, ``state`` — deleted;
+* ``handoffs``: ``user_id``, ``reply_target``, ``open_key`` — blanked;
+* ``handoff_messages``: ``text`` — deleted;
+* ``inbox_events``: ``key``, ``chat_key``, ``event``, ``reply`` — deleted;
+* ``subscriptions``: ``user_id`` — kept by the purge (consent), deleted by ``erase``.
 
 "Blanked" rows stay with their non-personal columns (channel, time, status, intent,
 procedures, fields, promotion, latency, handoff flag, feedback value): the quarterly and
@@ -106,7 +102,7 @@ def _row(obj: DeclarativeBase) -> dict[str, Any]:
     for column in obj.__table__.columns:
         value = getattr(obj, column.key)
         if isinstance(value, dt.datetime):
-            value = _utc(value).isoformat()
+            value = _utc(value).astimezone(dt.UTC).isoformat()
         elif isinstance(value, dt.date):
             value = value.isoformat()
         out[column.name] = value
