@@ -39,6 +39,9 @@ _EMAIL = re.compile(
     re.IGNORECASE,
 )
 
+#: Plain "name@host" without a dot in the host still names a mailbox (or a handle).
+_EMAIL_PLAIN = re.compile(r"[A-Za-z0-9._%+\-]+ ?@ ?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*")
+
 _SPACE = r"[ \t\u00a0\u202f]"
 _BLANKS = " \t\u00a0\u202f"
 #: A run of digit groups joined by one separator each: spaces, a dot (not ". " which
@@ -65,13 +68,25 @@ _UNIT_AFTER = re.compile(
 _FEE_BEFORE = re.compile(
     r"(?:phí|giá|tiền|mức thu|lương|thu nhập|vốn)[^.?!\n]{0,25}$", re.IGNORECASE
 )
-_BANK_BEFORE = re.compile(
+_BANK_NAMES = (
     r"(?:số\s*tài\s*khoản|tài\s*khoản|\bstk\b|\bTK\b|ngân\s*hàng|\bbank\b|vietcombank|\bvcb\b|"
     r"bidv|agribank|techcombank|\btcb\b|mb\s*bank|\bmbb?\b|vietinbank|\bacb\b|sacombank|"
     r"vpbank|tpbank|\bshb\b|hdbank|\bvib\b|\bocb\b|seabank|\bmsb\b|eximbank|lpbank|"
     r"lienvietpostbank|kienlongbank|abbank|pvcombank|\bscb\b|\bncb\b|saigonbank|oceanbank|"
     r"shinhan|woori|hsbc|citibank|\buob\b|momo|zalopay|ví\s*điện\s*tử)"
+)
+#: Words naming a personal number just before it (then 1900…/1800… is no hotline).
+_ID_BEFORE = re.compile(
+    r"(?:bhxh|bảo\s*hiểm|mã\s*số\s*thuế|\bmst\b|cccd|cmnd|căn\s*cước|chứng\s*minh|"
+    r"định\s*danh|hộ\s*chiếu|sđt|số\s*điện\s*thoại|điện\s*thoại\s*của\s*(?:tôi|em|mình))"
     r"[^.?!\n]{0,40}$",
+    re.IGNORECASE,
+)
+_BANK_BEFORE = re.compile(_BANK_NAMES + r"[^.?!\n]{0,40}$", re.IGNORECASE)
+#: A bank's name just after the number ("1234 5678 901234 Vietcombank").
+_BANK_AFTER = re.compile(
+    r"[^.?!\n\d]{0,25}?(?:ngân\s*hàng|\bbank\b|vietcombank|\bvcb\b|bidv|agribank|techcombank|"
+    r"\btcb\b|mb\s*bank|vietinbank|\bacb\b|sacombank|vpbank|tpbank|hdbank)",
     re.IGNORECASE,
 )
 
@@ -122,19 +137,27 @@ def _personal(
         return False  # an amount, a count, a percentage
     if _amount_shaped(groups, seps) and _FEE_BEFORE.search(work, 0, start):
         return False
-    if digits.startswith(("1800", "1900")) and size in (8, 10):
+    named = _ID_BEFORE.search(work, max(0, start - 60), start) or _bank_near(work, start, end)
+    if digits.startswith(("1800", "1900")) and size in (8, 10) and not named:
         return False  # toll-free hotline of an agency
-    if len(groups) > 1 and all(len(g) == 4 and g.startswith(("19", "20")) for g in groups):
+    years = all(len(g) == 4 and g.startswith(("19", "20")) for g in groups)
+    if len(groups) > 1 and years and not named:
         return False  # years: 2021 2025
     if 9 <= size <= 19 or (plus and size >= 9):
         return True
-    return 6 <= size <= 19 and _BANK_BEFORE.search(work, max(0, start - 80), start) is not None
+    return 6 <= size <= 19 and _bank_near(work, start, end)
 
 
-def _card(work: str, start: int, groups: list[str]) -> bool:
-    return all(len(g) == 4 for g in groups) or bool(
-        _BANK_BEFORE.search(work, max(0, start - 80), start)
+def _bank_near(work: str, start: int, end: int) -> bool:
+    """Bank words in the 80 characters before the number, or a bank's name just after."""
+    return bool(
+        _BANK_BEFORE.search(work, max(0, start - 80), start) or _BANK_AFTER.match(work, end)
     )
+
+
+def _card(work: str, start: int, end: int, groups: list[str]) -> bool:
+    """A card number (4-4-4-4…) or an account next to bank words."""
+    return all(len(g) == 4 for g in groups) or _bank_near(work, start, end)
 
 
 def _number_spans(work: str) -> list[tuple[int, int]]:
@@ -157,7 +180,7 @@ def _number_spans(work: str) -> list[tuple[int, int]]:
             for j in range(len(found), i, -1):
                 start, end = found[i].start(), found[j - 1].end()
                 run, between = groups[i:j], seps[i : j - 1]
-                if sum(map(len, run)) > 13 and j - i > 1 and not _card(work, start, run):
+                if sum(map(len, run)) > 13 and j - i > 1 and not _card(work, start, end, run):
                     continue
                 if _personal(work, start, end, run, between, plus and i == 0):
                     if i == 0:  # a leading "+" or bracket goes too (a lone "(" stays)
@@ -176,6 +199,6 @@ def _number_spans(work: str) -> list[tuple[int, int]]:
 def mask_personal_data(text: str) -> str:
     """The text with e-mails and personal numbers replaced by :data:`EMAIL_MASK` and
     :data:`NUMBER_MASK` (see the module docstring for the forms). Idempotent; never raises."""
-    spans = [m.span() for m in _EMAIL.finditer(_fold(text))]
-    text = _splice(text, spans, EMAIL_MASK)
+    for pattern in (_EMAIL, _EMAIL_PLAIN):
+        text = _splice(text, [m.span() for m in pattern.finditer(_fold(text))], EMAIL_MASK)
     return _splice(text, _number_spans(_fold(text)), NUMBER_MASK)

@@ -48,6 +48,8 @@ N, E = NUMBER_MASK, EMAIL_MASK
         # social insurance, tax codes
         ("mã số BHXH 7912345678", f"mã số BHXH {N}"),
         ("mã số BHXH 1812345678", f"mã số BHXH {N}"),
+        ("mã số BHXH 1900123456", f"mã số BHXH {N}"),
+        ("số tài khoản 1990 2005 ACB", f"số tài khoản {N} ACB"),
         ("mã số thuế 0101234567", f"mã số thuế {N}"),
         ("MST 0101234567-001 của công ty", f"MST {N} của công ty"),
         ("MST 0101234567 - 001", f"MST {N}"),
@@ -58,6 +60,8 @@ N, E = NUMBER_MASK, EMAIL_MASK
         ("TK 12345678 BIDV", f"TK {N} BIDV"),
         ("chuyển vào VCB 0071000123456", f"chuyển vào VCB {N}"),
         ("thẻ 4111 1111 1111 1111 bị khóa", f"thẻ {N} bị khóa"),
+        ("1234 5678 901234 Vietcombank", f"{N} Vietcombank"),
+        ("chuyển 123456 ngân hàng BIDV", f"chuyển {N} ngân hàng BIDV"),
         # e-mails
         ("mail a.b@gmail.com nhé", f"mail {E} nhé"),
         ("mail nguyen.van.a @ gmail.com", f"mail {E}"),
@@ -67,6 +71,7 @@ N, E = NUMBER_MASK, EMAIL_MASK
         ("mail nguyenvana at gmail dot com", f"mail {E}"),
         ("mail nguyenvana a còng gmail chấm com", f"mail {E}"),
         ("mail ｎｇｕｙｅｎ＠ｇｍａｉｌ．ｃｏｍ", f"mail {E}"),
+        ("mail abc@gmail thôi", f"mail {E} thôi"),
         # what stays
         ("thủ tục 1.001193 và 2.000347", None),
         ("mã 2.000889.000.00.00.H56 trên cổng", None),
@@ -82,6 +87,7 @@ N, E = NUMBER_MASK, EMAIL_MASK
         ("trong 15 ngày làm việc, 8h30, 7:30-11:30", None),
         ("tổng đài 1900 1234, 1800 1096 hoặc 1900 123 456", None),
         ("mã hồ sơ 12345678, 10 bản sao, tổ 5", None),
+        ("hồ sơ 12345678 đăng ký tài khoản", None),
         ("đăng ký tài khoản dịch vụ công trong 3 ngày", None),
         ("tăng 25%, 120000000 người", None),
     ],
