@@ -39,11 +39,12 @@ from knowledge.models import (
     UnansweredQuestion,
 )
 from tests.bot.reports.seed import MID, seed
+from tests.bot.test_shared_state import REDIS_URL as SHARED_REDIS_URL
+from tests.bot.test_shared_state import _redis
 
 NOW = dt.datetime.now(dt.UTC)
 OLD = NOW - dt.timedelta(days=400)
 RECENT = NOW - dt.timedelta(days=1)
-REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own
 A, B, Z = ("telegram", "555"), ("telegram", "777"), ("zalo-oa", "555")
 
 
@@ -396,17 +397,12 @@ def test_the_server_purges_by_itself(factory: sessionmaker[Session]) -> None:
 def test_cli_erase_forgets_the_conversation_in_redis(
     db_url: str, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
+    client: Any = _redis()
     store = RedisConversationStore(client=client, ttl=600)
     store.save("telegram", "555", ConversationState(topic_id="1.001193"))
     store.save("telegram", "777", ConversationState(topic_id="1.001193"))
     monkeypatch.setenv("TTHC_DATABASE_URL", db_url)
-    monkeypatch.setenv("TTHC_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("TTHC_REDIS_URL", SHARED_REDIS_URL)
     try:
         result = CliRunner().invoke(
             main, ["privacy", "erase", "--channel", "telegram", "--user", "555", "--yes"]
@@ -416,5 +412,5 @@ def test_cli_erase_forgets_the_conversation_in_redis(
         assert store.load("telegram", "555").topic_id == ""
         assert store.load("telegram", "777").topic_id == "1.001193"
     finally:
-        client.delete(*client.keys("tthc:conversation:telegram:*"))
+        client.delete("tthc:conversation:telegram:555", "tthc:conversation:telegram:777")
         client.close()
