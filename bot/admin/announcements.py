@@ -109,12 +109,13 @@ async def submit(request: Request) -> Response:
     data = await request.form()
     action = str(data.get("action", "preview"))
     picked = [str(c) for c in data.getlist("channels")]
-    form = {"text": str(data.get("text", "")), "channels": picked, "at": str(data.get("at", ""))}
+    typed, at_text = str(data.get("text", "")), str(data.get("at", ""))
+    form: dict[str, Any] = {"text": typed, "channels": picked, "at": at_text}
     store = _store(request)
     try:
-        text = clean_text(form["text"])
+        text = clean_text(typed)
         names = parse_channels(picked)
-        at = _parse_at(form["at"])
+        at = _parse_at(at_text)
         if action == "preview":
             preview = await asyncio.to_thread(store.preview, names)
             return await _page(request, form=form, preview=preview, shown=rendered_text(text))
