@@ -518,3 +518,67 @@ def json_loads(value: Any) -> Any:
     import json
 
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_a_killed_worker_process_then_a_resume_sends_each_once(db_url: str) -> None:
+    """SIGKILL the worker process while the platform holds its 5th send; a new run
+    sends the 7 left and counts the 5th as sent: 12 subscribers, 12 messages."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    users = [str(800 + n) for n in range(12)]
+    with world(db_url) as w:
+        for user in users:
+            subscribe(w, "telegram", user)
+        reached, count, bot_api = threading.Event(), {"n": 0}, tg.BotAPI()
+
+        def stalling(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            if path.endswith("/sendMessage"):
+                count["n"] += 1
+                if count["n"] == 5:
+                    reached.set()
+                    time.sleep(3)  # the process is killed meanwhile
+            return bot_api(path, body)
+
+        w.telegram.responder = stalling
+        real_clock = AnnouncementStore(factory=w.factory)
+        announcement = real_clock.create(text=TEXT, channels="telegram", author="a")
+        root = Path(__file__).resolve().parents[3]
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.bot.channels.announce_child",
+                db_url,
+                w.telegram.base_url,
+                str(announcement),
+            ],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        try:
+            assert reached.wait(timeout=60), "the worker never reached the 5th send"
+            child.send_signal(signal.SIGKILL)
+            assert child.wait(timeout=10) == -signal.SIGKILL
+        finally:
+            if child.poll() is None:
+                child.kill()
+        left = states(w, announcement)
+        assert sorted(left.values()) == ["pending"] * 7 + ["sending"] + ["sent"] * 4
+        time.sleep(3)  # the held request is answered by now
+
+        async def resume() -> bool:
+            async with client() as http:
+                return await AnnouncementSender(store=real_clock, adapters=adapters(w, http)).run(
+                    announcement
+                )
+
+        assert asyncio.run(resume())
+        chats = [
+            str(r.body["chat_id"]) for r in w.telegram.requests if r.path.endswith("/sendMessage")
+        ]
+        assert sorted(chats) == sorted(users) and len(chats) == 12
+        assert set(states(w, announcement).values()) == {"sent"}
