@@ -194,6 +194,9 @@ class JobQueue:
         """Queue every announcement whose time came or whose run stopped; returns how many."""
         if self._announce_due is None:
             return 0
+        await self.open()
+        # A job whose worker died stays "doing": retried here, it resumes the run.
+        await self._retry_stalled("tthc.announce")
         ids = await asyncio.to_thread(self._announce_due)
         queued = 0
         for announcement_id in ids:
@@ -219,6 +222,21 @@ class JobQueue:
         await self.open()
         await self._reply_task.configure(lock=chat).defer_async(inbox_id=inbox_id)
 
+    async def _retry_stalled(self, task_name: str) -> None:
+        """Shared queue only: retry ``task_name`` jobs whose worker stopped beating."""
+        if not self.durable:
+            return
+        manager = self.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            task_name=task_name, seconds_since_heartbeat=self._stalled
+        )
+        for job in stalled:
+            logger.warning("retrying job %s left by a stopped worker", job.id)
+            try:
+                await manager.retry_job(job)
+            except queue_errors.ProcrastinateException:  # another worker did it
+                logger.info("job %s was already retried", job.id)
+
     async def recover(self, *, older_than: float) -> int:
         """Retry reply jobs of dead workers, re-queue inbox rows no job is answering.
 
@@ -227,16 +245,7 @@ class JobQueue:
         """
         await self.open()
         manager = self.app.job_manager
-        if self.durable:
-            stalled = await manager.get_stalled_jobs(
-                task_name="tthc.reply", seconds_since_heartbeat=self._stalled
-            )
-            for job in stalled:
-                logger.warning("retrying job %s left by a stopped worker", job.id)
-                try:
-                    await manager.retry_job(job)
-                except queue_errors.ProcrastinateException:  # another worker did it
-                    logger.info("job %s was already retried", job.id)
+        await self._retry_stalled("tthc.reply")
         queued: set[int] = set()
         for status in ("todo", "doing"):
             for job in await manager.list_jobs_async(task="tthc.reply", status=status):

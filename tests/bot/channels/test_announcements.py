@@ -335,7 +335,8 @@ def test_scheduled_announcement_waits_for_its_time(db_url: str) -> None:
 
 
 def test_the_queue_picks_up_due_announcements(db_url: str) -> None:
-    """The periodic job queues the due announcement; the worker runs it to done."""
+    """The periodic job queues the due announcement (procrastinate on PostgreSQL, in
+    memory on SQLite); the worker runs it to done."""
     with world(db_url) as w:
         for user in ("601", "602"):
             subscribe(w, "telegram", user)
@@ -348,7 +349,7 @@ def test_the_queue_picks_up_due_announcements(db_url: str) -> None:
         async def run() -> None:
             async with client() as http:
                 sender = AnnouncementSender(store=w.store, adapters=adapters(w, http))
-                queue = JobQueue.for_database("sqlite://", inbox=NoInbox())  # type: ignore[arg-type]
+                queue = JobQueue.for_database(db_url, inbox=NoInbox())  # type: ignore[arg-type]
                 queue.bind_announcements(sender.run, w.store.due)
                 assert await queue.queue_due_announcements() == 1
                 assert await queue.queue_due_announcements() == 0  # one job at a time
