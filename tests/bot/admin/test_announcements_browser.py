@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,9 @@ def test_write_preview_send_and_report_in_chromium(
                     [due] = store.due()
                     return await AnnouncementSender(store=store, adapters=adapters).run(due)
 
-            assert asyncio.run(work())
+            # Playwright's sync API holds this thread's event loop: the job gets a thread.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                assert pool.submit(asyncio.run, work()).result(timeout=60)
             assert sorted(str(b["chat_id"]) for b in tg.calls(telegram, "sendMessage")) == [
                 "111",
                 "222",
