@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,40 +24,21 @@ from bot.channels.announcements import AnnouncementSender, AnnouncementStore, re
 from bot.channels.telegram import TelegramAdapter
 from bot.channels.zalo_oa import InMemoryTokenStore, ZaloOAAdapter
 from knowledge.db import transaction
-from knowledge.models import AnswerExchange, Subscription
+from knowledge.models import Subscription
 from tests.bot.admin.conftest import PASSWORD, SECRET
 from tests.bot.channels import fake_telegram as tg
 from tests.bot.channels import fake_zalo as zalo
 from tests.bot.channels.harness import FakePlatform
-from tests.bot.test_webchat_browser import (
-    BROWSER_ARGS,
-    BROWSER_REQUIRED,
-    CHROMIUM,
-    Served,
-    _port,
-    _screenshot_dir,
-)
+from tests.bot.channels.test_announcements import last_message
+from tests.bot.test_webchat_browser import Served, _port, _screenshot_dir
 from tests.fakes import FakeIndexRefresh
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 TEXT = "Từ 01/12/2026, đăng ký khai sinh nộp trực tuyến toàn trình trên Cổng Dịch vụ công."
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if BROWSER_REQUIRED:
-            pytest.fail(f"Chromium not found at {CHROMIUM}")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-        yield launched
-        launched.close()
-
-
 def _seed(factory: sessionmaker[Session]) -> None:
+    """Telegram: 3 subscribers; Zalo OA: one who wrote 2 days ago, one silent for 30."""
     now = dt.datetime.now(dt.UTC)
     old = now - dt.timedelta(days=30)
     with transaction(factory) as session:
@@ -68,17 +48,7 @@ def _seed(factory: sessionmaker[Session]) -> None:
             Subscription(channel="zalo-oa", user_id="z-in", created_at=old, source="follow")
         )
         session.add(Subscription(channel="zalo-oa", user_id="z-out", created_at=old))
-        session.add(
-            AnswerExchange(
-                channel="zalo-oa",
-                user_id="z-in",
-                answer_id="a",
-                question="?",
-                answer="",
-                status="answered",
-                at=now - dt.timedelta(days=2),
-            )
-        )
+    last_message(factory, "zalo-oa", "z-in", now - dt.timedelta(days=2))
 
 
 def test_write_preview_send_and_report_in_chromium(

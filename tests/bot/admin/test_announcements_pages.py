@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.admin import texts
 from knowledge.db import transaction
-from knowledge.models import Announcement, AnswerExchange, AuditEntry, Subscription
+from knowledge.models import Announcement, AuditEntry, Subscription
 from tests.bot.admin.conftest import Login, csrf_of
+from tests.bot.channels.test_announcements import last_message
 
 TEXT = "Lệ phí cấp lại căn cước giảm 50% khi nộp trực tuyến từ 01/12/2026."
 
@@ -25,17 +26,9 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 Subscription(channel="telegram", user_id="2", created_at=old),
                 Subscription(channel="zalo-oa", user_id="z1", created_at=old),
                 Subscription(channel="zalo-oa", user_id="z2", created_at=old),
-                AnswerExchange(
-                    channel="zalo-oa",
-                    user_id="z1",
-                    answer_id="a",
-                    question="?",
-                    answer="",
-                    status="answered",
-                    at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
-                ),
             ]
         )
+    last_message(factory, "zalo-oa", "z1", dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
 
 
 def _post(client, data: dict[str, object]):  # type: ignore[no-untyped-def]

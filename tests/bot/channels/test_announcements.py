@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import announcements as ann
 from bot.channels import inflight
@@ -79,9 +80,9 @@ def subscribe(w: World, channel: str, user: str, *, at: dt.datetime = LONG_AGO) 
         session.add(Subscription(channel=channel, user_id=user, created_at=at, source="command"))
 
 
-def last_message(w: World, channel: str, user: str, at: dt.datetime) -> None:
+def last_message(factory: sessionmaker[Session], channel: str, user: str, at: dt.datetime) -> None:
     """A message in the conversation record (what opens a platform's window)."""
-    with transaction(w.factory) as session:
+    with transaction(factory) as session:
         session.add(
             AnswerExchange(
                 channel=channel,
@@ -152,13 +153,13 @@ def seed_audience(w: World) -> None:
     subscribe(w, "zalo-oa", "z1")
     subscribe(w, "zalo-oa", "z2", at=NOW - dt.timedelta(hours=1))  # the follow opened it
     subscribe(w, "zalo-oa", "z-old")
-    last_message(w, "zalo-oa", "z1", NOW - dt.timedelta(days=6))
-    last_message(w, "zalo-oa", "z-old", NOW - dt.timedelta(days=8))
+    last_message(w.factory, "zalo-oa", "z1", NOW - dt.timedelta(days=6))
+    last_message(w.factory, "zalo-oa", "z-old", NOW - dt.timedelta(days=8))
     subscribe(w, "messenger", "p-in")
     subscribe(w, "messenger", "p-out")
-    last_message(w, "messenger", "p-in", NOW - dt.timedelta(hours=23))
-    last_message(w, "messenger", "p-out", NOW - dt.timedelta(hours=25))
-    last_message(w, "telegram", "999", NOW)  # talks to the bot, never subscribed
+    last_message(w.factory, "messenger", "p-in", NOW - dt.timedelta(hours=23))
+    last_message(w.factory, "messenger", "p-out", NOW - dt.timedelta(hours=25))
+    last_message(w.factory, "telegram", "999", NOW)  # talks to the bot, never subscribed
 
 
 def test_reaches_exactly_the_subscribers_in_their_windows_once(db_url: str) -> None:
