@@ -584,3 +584,25 @@ def test_a_killed_worker_process_then_a_resume_sends_each_once(db_url: str) -> N
         ]
         assert sorted(chats) == sorted(users) and len(chats) == 12
         assert set(states(w, announcement).values()) == {"sent"}
+
+
+def test_one_row_per_recipient_is_enforced_by_the_database(db_url: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with world(db_url) as w:
+        subscribe(w, "telegram", "901")
+        announcement = w.store.create(text=TEXT, channels="telegram", author="a")
+        assert w.store.begin(announcement) is not None
+        assert w.store.begin(announcement) is not None  # a second run: no second row
+        assert list(states(w, announcement)) == [("telegram", "901")]
+        with pytest.raises(IntegrityError), transaction(w.factory) as session:
+            session.add(
+                AnnouncementDelivery(
+                    announcement_id=announcement,
+                    channel="telegram",
+                    user_id="901",
+                    state="pending",
+                    detail="",
+                    updated_at=NOW,
+                )
+            )
