@@ -71,7 +71,9 @@ def _retry_in(seconds: float) -> RetryDecision:
 
 
 class JobQueue:
-    """The reply and recovery jobs, and the worker that runs them.
+    """The reply and recovery jobs, the announcement jobs (``tthc.announce`` for one
+    announcement, the periodic ``tthc.announce_due`` that queues the due ones), and the
+    worker that runs them.
 
     ``durable`` tells whether the queue itself survives a crash (PostgreSQL); when it
     does not (in memory), :meth:`start` re-queues every unfinished inbox row at once.
