@@ -53,7 +53,7 @@ def _login(page: Any, base: str, name: str) -> None:
 def test_upload_preview_apply_review(
     web: Any,
     factory: sessionmaker[Session],
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     workbook = tmp_path / "thu-tuc-sua.xlsx"
