@@ -26,16 +26,13 @@ import httpx  # noqa: E402
 
 from bot.channels import inflight  # noqa: E402
 from bot.channels.announcements import AnnouncementSender, AnnouncementStore  # noqa: E402
-from bot.channels.messenger import MessengerAdapter  # noqa: E402
-from bot.channels.telegram import TelegramAdapter  # noqa: E402
-from bot.channels.zalo_oa import InMemoryTokenStore, ZaloOAAdapter  # noqa: E402
 from knowledge import migrate  # noqa: E402
 from knowledge.db import make_engine, make_session_factory, transaction  # noqa: E402
 from knowledge.models import AnswerExchange, Subscription  # noqa: E402
 from tests.bot.channels import fake_meta as meta  # noqa: E402
 from tests.bot.channels import fake_telegram as tg  # noqa: E402
-from tests.bot.channels import fake_zalo as zalo  # noqa: E402
 from tests.bot.channels.fake_world import fake_world  # noqa: E402
+from tests.bot.channels.test_announcements import platform_adapters  # noqa: E402
 
 
 def main() -> None:
@@ -81,30 +78,12 @@ def main() -> None:
 
         async def run() -> float:
             async with httpx.AsyncClient(event_hooks=inflight.event_hooks()) as http:
-                adapters = [
-                    TelegramAdapter(
-                        token=tg.TOKEN,
-                        webhook_secret=tg.SECRET,
-                        api_base_url=f"{world.telegram.base_url}/bot",
-                    ),
-                    ZaloOAAdapter(
-                        app_id=zalo.APP_ID,
-                        oa_secret_key=zalo.OA_SECRET_KEY,
-                        app_secret=zalo.APP_SECRET,
-                        token_store=InMemoryTokenStore("access-0", "refresh-0"),
-                        client=http,
-                        api_base_url=world.zalo_oa.base_url,
-                        oauth_base_url=world.zalo_oa.base_url,
-                    ),
-                    MessengerAdapter(
-                        page_id=meta.PAGE_ID,
-                        page_access_token=meta.PAGE_TOKEN,
-                        app_secret=meta.APP_SECRET,
-                        verify_token=meta.VERIFY_TOKEN,
-                        client=http,
-                        graph_base_url=world.graph.base_url,
-                    ),
-                ]
+                adapters = platform_adapters(
+                    http,
+                    telegram=world.telegram.base_url,
+                    zalo_oa=world.zalo_oa.base_url,
+                    graph=world.graph.base_url,
+                )
                 sender = AnnouncementSender(
                     store=store, adapters=adapters, telegram_per_second=args.telegram_per_second
                 )

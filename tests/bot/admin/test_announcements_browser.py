@@ -21,15 +21,13 @@ from bot.admin.app import build_admin
 from bot.admin.pages import ADMIN_PAGES
 from bot.channels import inflight
 from bot.channels.announcements import AnnouncementSender, AnnouncementStore, rendered_text
-from bot.channels.telegram import TelegramAdapter
-from bot.channels.zalo_oa import InMemoryTokenStore, ZaloOAAdapter
 from knowledge.db import transaction
 from knowledge.models import Subscription
 from tests.bot.admin.conftest import PASSWORD, SECRET
 from tests.bot.channels import fake_telegram as tg
 from tests.bot.channels import fake_zalo as zalo
 from tests.bot.channels.harness import FakePlatform
-from tests.bot.channels.test_announcements import last_message
+from tests.bot.channels.test_announcements import last_message, platform_adapters
 from tests.bot.test_webchat_browser import Served, _port, _screenshot_dir
 from tests.fakes import FakeIndexRefresh
 
@@ -99,22 +97,9 @@ def test_write_preview_send_and_report_in_chromium(
             # The worker's job (the same code the queue runs).
             async def work() -> bool:
                 async with httpx.AsyncClient(event_hooks=inflight.event_hooks()) as http:
-                    adapters = [
-                        TelegramAdapter(
-                            token=tg.TOKEN,
-                            webhook_secret=tg.SECRET,
-                            api_base_url=f"{telegram.base_url}/bot",
-                        ),
-                        ZaloOAAdapter(
-                            app_id=zalo.APP_ID,
-                            oa_secret_key=zalo.OA_SECRET_KEY,
-                            app_secret=zalo.APP_SECRET,
-                            token_store=InMemoryTokenStore("access-0", "refresh-0"),
-                            client=http,
-                            api_base_url=zalo_oa.base_url,
-                            oauth_base_url=zalo_oa.base_url,
-                        ),
-                    ]
+                    adapters = platform_adapters(
+                        http, telegram=telegram.base_url, zalo_oa=zalo_oa.base_url
+                    )
                     store = AnnouncementStore(factory=factory)
                     [due] = store.due()
                     return await AnnouncementSender(store=store, adapters=adapters).run(due)

@@ -96,29 +96,40 @@ def last_message(factory: sessionmaker[Session], channel: str, user: str, at: dt
         )
 
 
-def adapters(w: World, client: httpx.AsyncClient) -> list[ChannelAdapter]:
-    return [
-        TelegramAdapter(
-            token=tg.TOKEN, webhook_secret=tg.SECRET, api_base_url=f"{w.telegram.base_url}/bot"
-        ),
+def platform_adapters(
+    http: httpx.AsyncClient, *, telegram: str, zalo_oa: str, graph: str = ""
+) -> list[ChannelAdapter]:
+    """Telegram, Zalo OA (and Messenger when ``graph`` is given) on fake servers' URLs."""
+    built: list[ChannelAdapter] = [
+        TelegramAdapter(token=tg.TOKEN, webhook_secret=tg.SECRET, api_base_url=f"{telegram}/bot"),
         ZaloOAAdapter(
             app_id=zalo.APP_ID,
             oa_secret_key=zalo.OA_SECRET_KEY,
             app_secret=zalo.APP_SECRET,
-            token_store=InMemoryTokenStore(w.zalo_fake.valid_access, w.zalo_fake.valid_refresh),
-            client=client,
-            api_base_url=w.zalo_oa.base_url,
-            oauth_base_url=w.zalo_oa.base_url,
-        ),
-        MessengerAdapter(
-            page_id=meta.PAGE_ID,
-            page_access_token=meta.PAGE_TOKEN,
-            app_secret=meta.APP_SECRET,
-            verify_token=meta.VERIFY_TOKEN,
-            client=client,
-            graph_base_url=w.graph.base_url,
+            token_store=InMemoryTokenStore("access-0", "refresh-0"),
+            client=http,
+            api_base_url=zalo_oa,
+            oauth_base_url=zalo_oa,
         ),
     ]
+    if graph:
+        built.append(
+            MessengerAdapter(
+                page_id=meta.PAGE_ID,
+                page_access_token=meta.PAGE_TOKEN,
+                app_secret=meta.APP_SECRET,
+                verify_token=meta.VERIFY_TOKEN,
+                client=http,
+                graph_base_url=graph,
+            )
+        )
+    return built
+
+
+def adapters(w: World, http: httpx.AsyncClient) -> list[ChannelAdapter]:
+    return platform_adapters(
+        http, telegram=w.telegram.base_url, zalo_oa=w.zalo_oa.base_url, graph=w.graph.base_url
+    )
 
 
 def client() -> httpx.AsyncClient:
