@@ -21,6 +21,7 @@ from bot.admin.due import DuePublisher
 from bot.admin.pages import ADMIN_PAGES
 from bot.analytics import SqlExchangeLog, SqlFeedbackSink, SqlQuestionLog
 from bot.channels import inflight
+from bot.channels.announcements import AnnouncementSender, AnnouncementStore
 from bot.channels.base import ChannelAdapter, InboundEvent
 from bot.channels.dispatch import Dispatcher
 from bot.channels.inbox import SqlInbox
@@ -258,6 +259,13 @@ def build_channels(
     )
     handoffs.bind_outbox(dispatcher)
     queue.bind(dispatcher.process)
+    announcements = AnnouncementStore(factory=factory)
+    sender = AnnouncementSender(
+        store=announcements,
+        adapters=adapters,
+        telegram_per_second=delivery.announce_telegram_per_second,
+    )
+    queue.bind_announcements(sender.run, announcements.due)
     routes = [
         route
         for adapter in adapters

@@ -12,6 +12,7 @@ import time
 import click
 
 from bot.app import Assistant, Channels, build_assistant, build_channels, build_web_app
+from bot.channels.announce_cli import announce
 from bot.channels.telegram import TelegramAdapter
 from bot.engine import texts
 from bot.engine.model import Question
@@ -46,6 +47,7 @@ main.add_command(admin)
 main.add_command(handoff)
 main.add_command(report)
 main.add_command(privacy)
+main.add_command(announce)
 
 
 def _configure_logging(settings: ServerSettings) -> None:

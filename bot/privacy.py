@@ -9,7 +9,9 @@ What the database keeps about a citizen (``knowledge.models``), and what happens
 * ``handoffs``: ``user_id``, ``reply_target``, ``open_key`` — blanked;
 * ``handoff_messages``: ``text`` — deleted;
 * ``inbox_events``: ``key``, ``chat_key``, ``event``, ``reply`` — deleted;
-* ``subscriptions``: ``user_id`` — kept by the purge (consent), deleted by ``erase``.
+* ``subscriptions``: ``user_id`` — kept by the purge (consent), deleted by ``erase``;
+* ``announcement_deliveries``: ``user_id`` — replaced by ``erased-<row id>`` (by the
+  purge once the row is final), so each announcement's delivery report keeps its counts.
 
 "Blanked" rows stay with their non-personal columns (channel, time, status, intent,
 procedures, fields, promotion, latency, handoff flag, feedback value): the quarterly and
@@ -32,12 +34,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import String, cast, delete, literal, or_, select, update
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from bot.periodic import PeriodicTask
 from knowledge.db import transaction
 from knowledge.models import (
+    AnnouncementDelivery,
     AnswerExchange,
     AnswerFeedback,
     ConversationRecord,
@@ -66,7 +69,13 @@ TABLES = (
     "handoff_messages",
     "inbox_events",
     "subscriptions",
+    "announcement_deliveries",
 )
+#: An announcement delivery row's recipient once erased: unique per row, so the
+#: per-channel delivery report keeps its counts and no one can be recognised.
+ERASED_RECIPIENT = "erased-"
+#: Delivery states no run will touch again (a pending row is still to be decided).
+_FINAL_DELIVERY = ("sent", "skipped_window", "unsubscribed", "failed")
 
 
 @dataclass
@@ -85,6 +94,7 @@ class Removed:
             "answer_exchanges": "xóa nội dung, giữ số liệu báo cáo",
             "answer_feedback": "xóa nội dung, giữ số liệu báo cáo",
             "handoffs": "xóa định danh, giữ số liệu báo cáo",
+            "announcement_deliveries": "xóa định danh, giữ số liệu báo cáo",
         }
         return [
             f"{name}: {count} dòng ({verbs.get(name, 'đã xóa')})"
@@ -124,6 +134,7 @@ class _Citizen:
     messages: list[int]
     inbox: list[int]
     subscriptions: list[int]
+    deliveries: list[int]
 
 
 def _ids(session: Session, statement: Any) -> list[int]:
@@ -211,6 +222,12 @@ def _find(session: Session, channel: str, user_id: str) -> _Citizen:
                 Subscription.channel == channel, Subscription.user_id == user
             ),
         ),
+        deliveries=_ids(
+            session,
+            select(AnnouncementDelivery.id)
+            .where(AnnouncementDelivery.channel == channel, AnnouncementDelivery.user_id == user)
+            .order_by(AnnouncementDelivery.id),
+        ),
     )
 
 
@@ -228,6 +245,7 @@ def export_citizen(session: Session, channel: str, user_id: str) -> dict[str, An
         ("handoff_messages", HandoffMessage, found.messages),
         ("inbox_events", InboxEvent, found.inbox),
         ("subscriptions", Subscription, found.subscriptions),
+        ("announcement_deliveries", AnnouncementDelivery, found.deliveries),
     ]
     tables: dict[str, list[dict[str, Any]]] = {}
     for name, model, ids in models:
@@ -301,6 +319,11 @@ def erase_citizen(session: Session, channel: str, user_id: str) -> Removed:
     rows["handoffs"] = _blank_handoffs(session, found.handoffs, dt.datetime.now(dt.UTC))
     rows["inbox_events"] = _delete(session, InboxEvent, found.inbox)
     rows["subscriptions"] = _delete(session, Subscription, found.subscriptions)
+    # With the subscription gone, a pending delivery to the renamed recipient is
+    # marked "unsubscribed" by the send job; sent ones keep counting in the report.
+    rows["announcement_deliveries"] = _anonymise_deliveries(
+        session, AnnouncementDelivery.id.in_(found.deliveries) if found.deliveries else None
+    )
     logger.info("erased one citizen's data: %d rows", removed.total)
     return removed
 
@@ -370,7 +393,28 @@ def purge(session: Session, *, before: dt.datetime) -> Removed:
             )
         )
     )
+    rows["announcement_deliveries"] = _anonymise_deliveries(
+        session,
+        (AnnouncementDelivery.updated_at < before)
+        & AnnouncementDelivery.state.in_(_FINAL_DELIVERY),
+    )
     return removed
+
+
+def _anonymise_deliveries(session: Session, where: Any) -> int:
+    """Replace the recipient of the delivery rows ``where`` selects (None: none) by
+    ``erased-<row id>``; rows already anonymised are left alone."""
+    if where is None:
+        return 0
+    erased = literal(ERASED_RECIPIENT, String) + cast(AnnouncementDelivery.id, String)
+    return _count(
+        session.execute(
+            update(AnnouncementDelivery)
+            .where(where, ~AnnouncementDelivery.user_id.startswith(ERASED_RECIPIENT))
+            .values(user_id=erased)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def cutoff(retention_days: int, now: dt.datetime | None = None) -> dt.datetime | None:

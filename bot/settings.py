@@ -151,6 +151,9 @@ class DeliverySettings(BaseSettings):
     #: seconds (croniter's order), so ``* * * * * */15`` is every 15 s, while
     #: ``*/15 * * * * *`` would be every second of minutes 0, 15, 30 and 45 only.
     recover_cron: str = "* * * * * */15"
+    #: Announcement sends to Telegram per second (Telegram's flood limit is 30 across
+    #: chats; the margin leaves room for replies).
+    announce_telegram_per_second: int = 25
 
     @field_validator("recover_cron")
     @classmethod

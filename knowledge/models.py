@@ -489,6 +489,59 @@ class Subscription(Base):
     channel: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    #: How the citizen opted in: "command" (/subscribe), "follow" (Zalo OA follow event)
+    #: or "button" (the "Nhận thông báo" button).
+    source: Mapped[str] = mapped_column(String(16), default="command", server_default="command")
+
+
+class Announcement(Base):
+    """Thông báo tuyên truyền: a message staff send to the subscribers of some channels.
+
+    ``state``: draft → scheduled → sending → done, or cancelled (from draft/scheduled).
+    ``scheduled_at`` (UTC) is when it goes out; ``channels`` a list of channel names.
+    """
+
+    __tablename__ = "announcements"
+    __table_args__ = (Index("ix_announcements_due", "state", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    audience: Mapped[str] = mapped_column(String(32), default="subscribers")
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    author: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AnnouncementDelivery(Base):
+    """Lượt gửi thông báo: one (announcement, channel, recipient) and what became of it.
+
+    ``state``: pending → sending → sent, or skipped_window / unsubscribed / failed. A
+    row a crash left in "sending" counts as sent and is never sent again.
+    """
+
+    __tablename__ = "announcement_deliveries"
+    __table_args__ = (
+        UniqueConstraint(
+            "announcement_id", "channel", "user_id", name="uq_announcement_deliveries_recipient"
+        ),
+        Index("ix_announcement_deliveries_state", "announcement_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    #: Why it failed or was counted as sent without an answer (no personal data).
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
 class StaffUser(Base):

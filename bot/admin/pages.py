@@ -10,7 +10,17 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from bot.admin import audit_pages, changes, dashboard, gaps, inbox, records, transfer, users
+from bot.admin import (
+    announcements,
+    audit_pages,
+    changes,
+    dashboard,
+    gaps,
+    inbox,
+    records,
+    transfer,
+    users,
+)
 
 ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     records.routes,
@@ -21,4 +31,5 @@ ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     transfer.routes,
     users.routes,
     dashboard.routes,
+    announcements.routes,
 )

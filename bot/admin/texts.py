@@ -99,3 +99,31 @@ GAP_WORDS_ADDED = (
 )
 GAP_NO_PROCEDURE = "Không có thủ tục mã “{code}”."
 GAP_WORDS_ROLE = "Chỉ người duyệt hoặc quản trị được thêm từ của người dân vào từ điển."
+
+# -- announcements (thông báo tuyên truyền) ------------------------------------------
+ANNOUNCE_STATES = {
+    "draft": "Nháp",
+    "scheduled": "Đã lên lịch",
+    "sending": "Đang gửi",
+    "done": "Đã gửi xong",
+    "cancelled": "Đã hủy",
+}
+ANNOUNCE_DELIVERY_STATES = {
+    "sent": "Đã gửi",
+    "skipped_window": "Ngoài khung tương tác (bỏ qua)",
+    "unsubscribed": "Đã hủy đăng ký",
+    "failed": "Lỗi",
+    "pending": "Chờ gửi",
+    "sending": "Đang gửi",
+}
+ANNOUNCE_DONE = {
+    "draft": "Đã lưu nháp thông báo #{id}. Người duyệt hoặc quản trị sẽ gửi.",
+    "send": "Thông báo #{id} sẽ được gửi trong vòng 15 giây.",
+    "schedule": "Đã lên lịch thông báo #{id}.",
+}
+ANNOUNCE_CANCELLED = "Đã hủy thông báo #{id}."
+ANNOUNCE_NOT_DRAFT = "Thông báo này đã được gửi hoặc đã hủy."
+ANNOUNCE_SEND_ROLE = "Chỉ người duyệt hoặc quản trị được gửi thông báo; bạn có thể lưu nháp."
+ANNOUNCE_BAD_TIME = "Thời điểm gửi không hợp lệ."
+ANNOUNCE_NO_TIME = "Chọn thời điểm gửi để lên lịch."
+ANNOUNCE_BAD_ACTION = "Thao tác không hợp lệ."

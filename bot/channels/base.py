@@ -18,11 +18,17 @@ from bot.engine.model import Answer
 
 #: Postback of the "Gặp cán bộ" button.
 HANDOFF_PAYLOAD = "handoff"
+#: Postback of the "Nhận thông báo" button (subscribe to announcements).
+SUBSCRIBE_PAYLOAD = "subscribe"
 
 #: ``echo``: a message the account itself sent, seen by its webhook (ours, or a person's
 #: typed on the platform: the dispatcher tells them apart). ``officer``: not inbound at
 #: all, an officer's reply queued through the inbox (``payload`` = its message tag).
-EventKind = Literal["text", "button", "comment", "follow", "unsupported", "echo", "officer"]
+#: ``announce``: not inbound either, one recipient of an announcement
+#: (``bot.channels.announcements``).
+EventKind = Literal[
+    "text", "button", "comment", "follow", "unsupported", "echo", "officer", "announce"
+]
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,9 @@ def answer_to_message(answer: Answer, *, feedback_id: str = "") -> OutboundMessa
             Button("postback", "👍 Hữu ích", f"fb:{feedback_id}:up"),
             Button("postback", "👎 Chưa đúng", f"fb:{feedback_id}:down"),
         ]
+    if answer.status == "smalltalk" and answer.text == texts.WELCOME:
+        # The greeting (/start, "xin chào") offers the opt-in to announcements.
+        buttons.append(Button("postback", texts.SUBSCRIBE_BUTTON, SUBSCRIBE_PAYLOAD))
     if feedback_id and answer.status == "no_answer" and not answer.handoff:
         # Where the platform has buttons, a person is one tap away ("handoff" payload).
         buttons.append(Button("postback", texts.HANDOFF_BUTTON, HANDOFF_PAYLOAD))

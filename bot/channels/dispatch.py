@@ -30,6 +30,7 @@ from bot.analytics import Exchange, exchange_of
 from bot.channels import inflight
 from bot.channels.base import (
     HANDOFF_PAYLOAD,
+    SUBSCRIBE_PAYLOAD,
     ChannelAdapter,
     ChannelError,
     DeliveryUncertain,
@@ -65,7 +66,7 @@ class ReplyQueue(Protocol):
 class Subscriptions(Protocol):
     """Keeps who wants update notifications."""
 
-    def add(self, channel: str, user_id: str) -> bool: ...
+    def add(self, channel: str, user_id: str, source: str = "command") -> bool: ...
 
     def remove(self, channel: str, user_id: str) -> bool: ...
 
@@ -390,9 +391,17 @@ class Dispatcher:
             await self._note(event, "unsupported", intent="sticker")
             return OutboundMessage(texts.PLEASE_TYPE)
         if event.kind == "follow":
-            return OutboundMessage(texts.WELCOME)
+            if self._subscriptions is None:
+                return OutboundMessage(texts.WELCOME)
+            # Following the OA is the opt-in to its announcements (unsubscribe any time).
+            await asyncio.to_thread(self._subscriptions.add, event.channel, event.user_id, "follow")
+            return OutboundMessage(f"{texts.WELCOME}\n{texts.FOLLOW_SUBSCRIBED}")
         text = event.text
         command = text.strip().lower()
+        if event.payload == SUBSCRIBE_PAYLOAD and self._subscriptions is not None:
+            await self._note(event, "command", intent="subscribe")
+            await asyncio.to_thread(self._subscriptions.add, event.channel, event.user_id, "button")
+            return OutboundMessage(texts.SUBSCRIBED)
         if command in ("/subscribe", "/unsubscribe") and self._subscriptions is not None:
             await self._note(event, "command", intent=command[1:])
             if command == "/subscribe":

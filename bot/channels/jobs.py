@@ -37,6 +37,8 @@ from bot.channels.inbox import Inbox
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[int, bool], Awaitable[None]]
+#: Sends one announcement (``bot.channels.announcements.AnnouncementSender.run``).
+AnnounceRunner = Callable[[int], Awaitable[bool]]
 
 
 class ReplyRetry(BaseRetryStrategy):
@@ -69,7 +71,9 @@ def _retry_in(seconds: float) -> RetryDecision:
 
 
 class JobQueue:
-    """The reply and recovery jobs, and the worker that runs them.
+    """The reply and recovery jobs, the announcement jobs (``tthc.announce`` for one
+    announcement, the periodic ``tthc.announce_due`` that queues the due ones), and the
+    worker that runs them.
 
     ``durable`` tells whether the queue itself survives a crash (PostgreSQL); when it
     does not (in memory), :meth:`start` re-queues every unfinished inbox row at once.
@@ -121,6 +125,23 @@ class JobQueue:
             await self.recover(older_than=self._lease)
 
         self._reply_task = reply
+        self._announce_runner: AnnounceRunner | None = None
+        self._announce_due: Callable[[], list[int]] | None = None
+
+        @self.app.task(name="tthc.announce", pass_context=True, retry=self._retry)
+        async def announce(context: procrastinate.JobContext, announcement_id: int) -> None:
+            if self._announce_runner is None:
+                raise RuntimeError("the job queue has no announcement sender bound")
+            await self._announce_runner(announcement_id)
+
+        # Scheduled announcements go out at their time, and a run a crash stopped
+        # resumes, whichever process is alive.
+        @self.app.periodic(cron=recover_cron)
+        @self.app.task(name="tthc.announce_due")
+        async def announce_due(timestamp: int) -> None:
+            await self.queue_due_announcements()
+
+        self._announce_task = announce
 
     @staticmethod
     def durable_for(url: str) -> bool:
@@ -144,6 +165,46 @@ class JobQueue:
         """The coroutine that answers one inbox row: ``handler(inbox_id, last_attempt)``."""
         self._handler = handler
 
+    def bind_announcements(self, runner: AnnounceRunner, due: Callable[[], list[int]]) -> None:
+        """What sends one announcement, and what lists the ids due now (synchronous)."""
+        self._announce_runner = runner
+        self._announce_due = due
+
+    async def defer_announcement(self, announcement_id: int) -> bool:
+        """Queue the send job of one announcement unless one is already waiting or running.
+
+        One job per announcement at a time (its lock), so two workers never send the
+        same announcement side by side. Returns whether a job was queued.
+        """
+        await self.open()
+        for status in ("todo", "doing"):
+            for job in await self.app.job_manager.list_jobs_async(
+                task="tthc.announce", status=status
+            ):
+                if job.task_kwargs.get("announcement_id") == announcement_id:
+                    return False
+        key = f"announce:{announcement_id}"
+        try:
+            await self._announce_task.configure(lock=key, queueing_lock=key).defer_async(
+                announcement_id=announcement_id
+            )
+        except queue_errors.AlreadyEnqueued:
+            return False
+        return True
+
+    async def queue_due_announcements(self) -> int:
+        """Queue every announcement whose time came or whose run stopped; returns how many."""
+        if self._announce_due is None:
+            return 0
+        await self.open()
+        # A job whose worker died stays "doing": retried here, it resumes the run.
+        await self._retry_stalled("tthc.announce")
+        ids = await asyncio.to_thread(self._announce_due)
+        queued = 0
+        for announcement_id in ids:
+            queued += await self.defer_announcement(announcement_id)
+        return queued
+
     async def open(self) -> None:
         """Open the queue's connections (call once per process, inside its event loop)."""
         async with self._open_lock:
@@ -163,6 +224,21 @@ class JobQueue:
         await self.open()
         await self._reply_task.configure(lock=chat).defer_async(inbox_id=inbox_id)
 
+    async def _retry_stalled(self, task_name: str) -> None:
+        """Shared queue only: retry ``task_name`` jobs whose worker stopped beating."""
+        if not self.durable:
+            return
+        manager = self.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            task_name=task_name, seconds_since_heartbeat=self._stalled
+        )
+        for job in stalled:
+            logger.warning("retrying job %s left by a stopped worker", job.id)
+            try:
+                await manager.retry_job(job)
+            except queue_errors.ProcrastinateException:  # another worker did it
+                logger.info("job %s was already retried", job.id)
+
     async def recover(self, *, older_than: float) -> int:
         """Retry reply jobs of dead workers, re-queue inbox rows no job is answering.
 
@@ -171,16 +247,7 @@ class JobQueue:
         """
         await self.open()
         manager = self.app.job_manager
-        if self.durable:
-            stalled = await manager.get_stalled_jobs(
-                task_name="tthc.reply", seconds_since_heartbeat=self._stalled
-            )
-            for job in stalled:
-                logger.warning("retrying job %s left by a stopped worker", job.id)
-                try:
-                    await manager.retry_job(job)
-                except queue_errors.ProcrastinateException:  # another worker did it
-                    logger.info("job %s was already retried", job.id)
+        await self._retry_stalled("tthc.reply")
         queued: set[int] = set()
         for status in ("todo", "doing"):
             for job in await manager.list_jobs_async(task="tthc.reply", status=status):
@@ -199,6 +266,7 @@ class JobQueue:
         """Run the worker in the background of this process (``tthc serve``)."""
         if not self.durable:
             await self.recover(older_than=0)  # the in-memory queue starts empty
+            await self.queue_due_announcements()
         self._worker = asyncio.get_running_loop().create_task(self.run_worker(wait=True))
 
     async def stop_worker(self, timeout: float = 10.0) -> None:

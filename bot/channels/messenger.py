@@ -274,6 +274,9 @@ class MessengerAdapter:
                     "messaging_type": "RESPONSE",
                     "message": {**part, "metadata": OUR_METADATA},
                 }
+                if event.kind == "announce":
+                    # Proactive, inside the 24 h window (the sender skips the others).
+                    body["messaging_type"] = "UPDATE"
                 if event.kind == "officer" and event.payload:
                     # An officer's reply after the 24 h window: the HUMAN_AGENT tag (7 days).
                     body["messaging_type"], body["tag"] = "MESSAGE_TAG", event.payload

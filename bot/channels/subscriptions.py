@@ -15,8 +15,11 @@ class SqlSubscriptions:
     def __init__(self, *, factory: sessionmaker[Session]) -> None:
         self._factory = factory
 
-    def add(self, channel: str, user_id: str) -> bool:
-        """Subscribe; False when already subscribed."""
+    def add(self, channel: str, user_id: str, source: str = "command") -> bool:
+        """Subscribe; False when already subscribed.
+
+        ``source``: how the citizen opted in, "command" (/subscribe), "follow" (Zalo OA
+        follow event) or "button" ("Nhận thông báo")."""
         with transaction(self._factory) as session:
             found = session.scalars(
                 select(Subscription).where(
@@ -25,7 +28,7 @@ class SqlSubscriptions:
             ).first()
             if found is not None:
                 return False
-            session.add(Subscription(channel=channel, user_id=user_id))
+            session.add(Subscription(channel=channel, user_id=user_id, source=source))
             return True
 
     def remove(self, channel: str, user_id: str) -> bool:

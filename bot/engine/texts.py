@@ -64,6 +64,12 @@ SUBSCRIBED = (
     "Gõ /unsubscribe để hủy."
 )
 UNSUBSCRIBED = "Bạn đã hủy nhận thông báo. Gõ /subscribe nếu muốn nhận lại."
+#: The opt-in button (where a platform has buttons) and the note a follower reads.
+SUBSCRIBE_BUTTON = "🔔 Nhận thông báo"
+FOLLOW_SUBSCRIBED = (
+    "Bạn sẽ nhận thông báo khi có dịch vụ công trực tuyến mới hoặc thay đổi lệ phí. "
+    "Gõ /unsubscribe nếu không muốn nhận."
+)
 PLEASE_TYPE = "Hiện tôi chỉ đọc được tin nhắn chữ. Bạn vui lòng gõ câu hỏi của mình nhé."
 RATE_LIMITED = (
     "Bạn gửi hơi nhiều tin nhắn trong thời gian ngắn. Vui lòng đợi một chút rồi hỏi tiếp."

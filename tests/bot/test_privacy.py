@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.announcements import DELIVERY_STATES, AnnouncementStore
 from bot.cli import main
 from bot.conversations import RedisConversationStore
 from bot.engine.conversation import ConversationState
@@ -28,6 +29,8 @@ from bot.reports.periods import parse
 from bot.settings import PrivacySettings
 from knowledge.db import transaction
 from knowledge.models import (
+    Announcement,
+    AnnouncementDelivery,
     AnswerExchange,
     AnswerFeedback,
     Base,
@@ -46,6 +49,7 @@ NOW = dt.datetime.now(dt.UTC)
 OLD = NOW - dt.timedelta(days=400)
 RECENT = NOW - dt.timedelta(days=1)
 A, B, Z = ("telegram", "555"), ("telegram", "777"), ("zalo-oa", "555")
+_ZERO = dict.fromkeys(DELIVERY_STATES, 0)
 
 
 def _history(session: Session, who: tuple[str, str], when: dt.datetime, tag: str) -> None:
@@ -119,6 +123,30 @@ def _citizens(factory: sessionmaker[Session]) -> None:
             _history(session, who, OLD, f"{tag}-cũ")
             _history(session, who, RECENT, f"{tag}-mới")
             session.add(Subscription(channel=who[0], user_id=who[1], created_at=OLD))
+        # One old announcement reached A and B; a pending one still waits for A.
+        sent = Announcement(text="Thông báo cũ", channels=["telegram"], state="done")
+        waiting = Announcement(text="Thông báo mới", channels=["telegram"], state="sending")
+        session.add_all([sent, waiting])
+        session.flush()
+        for who in (A, B):
+            session.add(
+                AnnouncementDelivery(
+                    announcement_id=sent.id,
+                    channel=who[0],
+                    user_id=who[1],
+                    state="sent",
+                    updated_at=OLD,
+                )
+            )
+        session.add(
+            AnnouncementDelivery(
+                announcement_id=waiting.id,
+                channel=A[0],
+                user_id=A[1],
+                state="pending",
+                updated_at=RECENT,
+            )
+        )
         _history(session, Z, RECENT, "Z-mới")
         # The same question from someone else an hour later is not A's.
         session.add(
@@ -192,6 +220,7 @@ def test_export_holds_exactly_one_citizens_data(factory: sessionmaker[Session]) 
         "handoff_messages": 3,
         "inbox_events": 2,
         "subscriptions": 1,
+        "announcement_deliveries": 2,
     }
     text = json.dumps(data, ensure_ascii=False)
     assert "A-cũ" in text and "A-mới" in text and "tin A-mở" in text
@@ -222,6 +251,11 @@ def test_erase_removes_one_citizen_keeps_the_other_and_the_report(
         _history(session, A, MID.astimezone(dt.UTC), "A-quý")
     before = {p: _figures(factory, p) for p in ("2026-Q4", "2026-Q3", "2027")}
     others = [_export(factory, *who)["tables"] for who in (B, Z)]
+    announced = [(v.text, v.report) for v in AnnouncementStore(factory=factory).recent()]
+    assert sorted(announced) == [
+        ("Thông báo cũ", {"telegram": {**_ZERO, "sent": 2}}),
+        ("Thông báo mới", {"telegram": {**_ZERO, "pending": 1}}),
+    ]
     caplog.set_level(logging.DEBUG)
     with transaction(factory) as session:
         removed = erase_citizen(session, *A)
@@ -234,6 +268,7 @@ def test_erase_removes_one_citizen_keeps_the_other_and_the_report(
         "handoff_messages": 4,
         "inbox_events": 3,
         "subscriptions": 1,
+        "announcement_deliveries": 2,
     }
     assert _export(factory, *A)["tables"] == {key: [] for key in TABLES}
     dump = _dump(factory)
@@ -241,6 +276,12 @@ def test_erase_removes_one_citizen_keeps_the_other_and_the_report(
     mine = re.compile(r"['\":]555['\"]")  # the id as a value, or at the end of a chat key
     assert not [row for row in dump.splitlines() if mine.search(row) and "zalo-oa" not in row]
     assert mine.search(dump)  # (user 555 of Zalo OA is still there)
+    # The announcements' delivery reports count the same; A's rows name no one.
+    store = AnnouncementStore(factory=factory)
+    assert [(v.text, v.report) for v in store.recent()] == announced
+    with factory() as session:
+        recipients = session.execute(select(AnnouncementDelivery.user_id)).scalars().all()
+    assert sorted(r.split("-")[0] for r in recipients) == ["777", "erased", "erased"]
     # The other citizens (B, and user 555 on another channel) are untouched.
     assert [_export(factory, *who)["tables"] for who in (B, Z)] == others
     # The report of every period counts the same; A's open handoff is closed.
@@ -269,6 +310,7 @@ def test_purge_removes_only_data_older_than_the_retention(
         "handoff_messages": 2,
         "inbox_events": 2,
         "subscriptions": 0,
+        "announcement_deliveries": 2,
     }
     snapshot = _dump(factory)
     assert purge_once(factory, 365, dry_run=True).rows == expected
@@ -292,6 +334,15 @@ def test_purge_removes_only_data_older_than_the_retention(
             .all()
         )
         assert {c for (c,) in session.execute(select(ConversationRecord.user_id))} == {"555"}
+        # Old final deliveries name no one; A's pending one still names A.
+        deliveries = session.execute(
+            select(AnnouncementDelivery.state, AnnouncementDelivery.user_id)
+        ).all()
+        assert sorted((state, user[:7]) for state, user in deliveries) == [
+            ("pending", "555"),
+            ("sent", "erased-"),
+            ("sent", "erased-"),
+        ]
     assert all(
         "555" not in r.getMessage() and "câu hỏi" not in r.getMessage() for r in caplog.records
     )
@@ -328,7 +379,7 @@ def test_cli_export_erase_purge(
         main, ["privacy", "export", "--channel", "telegram", "--user", "555", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert f"Đã ghi 16 dòng dữ liệu vào {out}" in result.output
+    assert f"Đã ghi 18 dòng dữ liệu vào {out}" in result.output
     assert json.loads(out.read_text(encoding="utf-8"))["user_id"] == "555"
     result = runner.invoke(main, ["privacy", "export", "--channel", "zalo-oa", "--user", "555"])
     assert (
@@ -347,7 +398,7 @@ def test_cli_export_erase_purge(
     assert result.exit_code == 0, result.output
     assert "answer_exchanges: 2 dòng (xóa nội dung, giữ số liệu báo cáo)" in result.output
     assert "subscriptions: 1 dòng (đã xóa)" in result.output
-    assert "Đã xóa dữ liệu cá nhân: 16 dòng." in result.output
+    assert "Đã xóa dữ liệu cá nhân: 18 dòng." in result.output
     result = runner.invoke(
         main, ["privacy", "erase", "--channel", "telegram", "--user", "555", "--yes"]
     )
@@ -357,9 +408,9 @@ def test_cli_export_erase_purge(
 
     result = runner.invoke(main, ["privacy", "purge", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "Sẽ xóa dữ liệu cũ hơn 365 ngày: 7 dòng." in result.output
+    assert "Sẽ xóa dữ liệu cũ hơn 365 ngày: 8 dòng." in result.output
     result = runner.invoke(main, ["privacy", "purge"])
-    assert "Đã xóa dữ liệu cũ hơn 365 ngày: 7 dòng." in result.output
+    assert "Đã xóa dữ liệu cũ hơn 365 ngày: 8 dòng." in result.output
     monkeypatch.setenv("TTHC_RETENTION_DAYS", "0")
     result = runner.invoke(main, ["privacy", "purge"])
     assert result.exit_code == 0 and "giữ dữ liệu vô thời hạn" in result.output

@@ -160,4 +160,22 @@ def post(client: AdminClient, page_path: str, action: str, data: dict[str, str])
     return client.post(action, data={**data, "csrftoken": token})
 
 
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright (skipped when absent, unless CI
+    requires it)."""
+    from tests.bot.test_webchat_browser import BROWSER_ARGS, BROWSER_REQUIRED, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        if BROWSER_REQUIRED:
+            pytest.fail(f"Chromium not found at {CHROMIUM}")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
 __all__ = ["PASSWORD", "AdminClient", "Engine", "csrf_of", "make_web", "post"]

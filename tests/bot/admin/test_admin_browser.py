@@ -11,7 +11,6 @@ is rebuilt, and the old fee is back. Screenshots go to ``$TTHC_TEST_SCREENSHOT_D
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,6 @@ from bot.app import build_assistant, build_web_app
 from bot.cli import main
 from bot.settings import ServerSettings
 from tests.bot.test_webchat_browser import (
-    BROWSER_ARGS,
-    BROWSER_REQUIRED,
-    CHROMIUM,
     Served,
     _port,
     _screenshot_dir,
@@ -47,20 +43,6 @@ def data_dir(
     monkeypatch.setenv("TTHC_ADMIN_SECRET_KEY", "e2e-secret-key-long-enough-0123456789abcdef")
     monkeypatch.setenv("TTHC_ADMIN_SECURE_COOKIES", "false")
     return target
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if BROWSER_REQUIRED:
-            pytest.fail(f"Chromium not found at {CHROMIUM}")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 def _cli(*args: str, stdin: str | None = None) -> str:

@@ -11,7 +11,6 @@ Screenshots go to ``$TTHC_TEST_SCREENSHOT_DIR``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,6 @@ from knowledge.models import PromoClick
 from tests.bot.admin.conftest import PASSWORD, SECRET
 from tests.bot.reports.seed import seed
 from tests.bot.test_webchat_browser import (
-    BROWSER_ARGS,
-    BROWSER_REQUIRED,
-    CHROMIUM,
     Served,
     _port,
     _screenshot_dir,
@@ -43,20 +39,6 @@ from tests.bot.test_webchat_browser import (
 from tests.fakes import FakeAnswerer, FakeIndexRefresh
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if BROWSER_REQUIRED:
-            pytest.fail(f"Chromium not found at {CHROMIUM}")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 def _portal(_: Any) -> HTMLResponse:

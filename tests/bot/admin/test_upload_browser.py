@@ -15,7 +15,6 @@ from knowledge.db import transaction
 from knowledge.records import ChannelData, FeeData, ProcedureData
 from knowledge.repository import KnowledgeRepository
 from tests.bot.admin.conftest import PASSWORD
-from tests.bot.admin.test_admin_browser import browser  # noqa: F401  (fixture)
 from tests.bot.admin.upload_helpers import edited_workbook
 from tests.bot.test_webchat_browser import Served, _port
 
@@ -54,7 +53,7 @@ def _login(page: Any, base: str, name: str) -> None:
 def test_upload_preview_apply_review(
     web: Any,
     factory: sessionmaker[Session],
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     workbook = tmp_path / "thu-tuc-sua.xlsx"
