@@ -10,10 +10,21 @@ from collections.abc import Callable
 
 from starlette.routing import BaseRoute
 
-from bot.admin import audit_pages, changes, dashboard, gaps, inbox, records, transfer, users
+from bot.admin import (
+    audit_pages,
+    changes,
+    dashboard,
+    gaps,
+    inbox,
+    plans,
+    records,
+    transfer,
+    users,
+)
 
 ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     records.routes,
+    plans.routes,
     changes.routes,
     audit_pages.routes,
     inbox.routes,

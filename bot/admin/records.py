@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.admin import forms
+from bot.admin import forms, plan_forms
 from bot.admin.web import Forbidden, Staff, client, flash, redirect, render, require, run_db
 from indexer.textnorm import fold
 from knowledge.codec import RecordKind, record_key, to_json
@@ -216,6 +216,9 @@ EDIT: dict[str, Editor] = {
         "edit_hotline.html", "hotlines", forms.hotline_values, forms.parse_hotline, True
     ),
     "faq": Editor("edit_faq.html", "faqs", forms.faq_values, forms.parse_faq, True),
+    "plan": Editor(
+        "edit_plan.html", "plans", plan_forms.plan_values, plan_forms.parse_plan, True
+    ),
 }
 
 
@@ -286,7 +289,10 @@ async def edit(request: Request) -> Response:
     staff = await require(request, *EDITORS)
     if editor is None:
         return render(request, "error.html", status_code=404, message="Không có loại bản ghi này.")
-    form: Any = await request.form() if request.method == "POST" else request.query_params
+    # A plan's form has five inputs per section; Starlette's default cap is 1,000 fields.
+    form: Any = (
+        await request.form(max_fields=50_000) if request.method == "POST" else request.query_params
+    )
     key = str(form.get("key", ""))[:255]
     change_id = _int(form.get("change"))
     if not key and change_id is None and not editor.can_create:
@@ -309,6 +315,9 @@ async def edit(request: Request) -> Response:
         "online_levels": ONLINE_LEVELS,
         "currencies": forms.CURRENCIES,
         "scopes": forms.HOTLINE_SCOPES,
+        "required": forms.REQUIRED,
+        "plan_statuses": plan_forms.PLAN_STATUSES,
+        "max_level": plan_forms.MAX_LEVEL,
     }
     if request.method == "GET":
         return render(
