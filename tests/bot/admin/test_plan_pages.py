@@ -13,6 +13,9 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.engine.conversation import InMemoryConversationStore
+from bot.engine.engine import AnswerEngine, Thresholds
+from bot.engine.model import Question
 from indexer.build import build_index
 from indexer.components import DEFAULT_FILLERS
 from indexer.glossary import DEFAULT_GLOSSARY, Glossary
@@ -203,6 +206,20 @@ def test_plan_passage_edit_review_publish_index_and_rollback(
     assert not any(
         "keyword" in h.sources for h in retriever.first_stage("livestream fanpage", kinds=["plan"])
     )
+    # The real engine over that retriever; every hit trusted (this is about the passage).
+    engine = AnswerEngine(
+        knowledge=retriever,
+        conversations=InMemoryConversationStore(ttl=600),
+        thresholds=Thresholds(dense=-1.0, dense_alone=-1.0, title=0.0),
+    )
+    question = "kế hoạch 733/KH-STP tổ chức livestream hỏi đáp thủ tục ở đâu"
+
+    def ask(user: str) -> str:
+        answer = engine.answer(Question(text=question, channel="test", user_id=user))
+        assert answer.citations and answer.citations[0].id == PLAN
+        return answer.text
+
+    assert "Fanpage" not in ask("before")
 
     editor, reviewer = login("lan"), login("minh")
     page = editor.get("/admin/edit/plan", params={"key": PLAN})
@@ -233,6 +250,7 @@ def test_plan_passage_edit_review_publish_index_and_rollback(
     assert hits[0].id == PLAN and "keyword" in hits[0].sources
     stored = retriever.record("plan", PLAN)
     assert stored is not None and NEW_PASSAGE in str(stored)
+    assert NEW_PASSAGE in ask("after")  # the engine quotes the edited passage
 
     history = reviewer.get("/admin/history/plan", params={"key": PLAN})
     assert f"<del>1. Nâng cao nhận thức\n{PASSAGE}</del>" in history.text
