@@ -11,13 +11,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.admin.plan_forms import PLAN_STATUSES
+from bot.admin.records import paged
 from bot.admin.web import render, require, run_db
 from indexer.textnorm import fold
 from knowledge.codec import plan_key
 from knowledge.records import PlanData, PlanSection
 from knowledge.repository import KnowledgeRepository
 
-PAGE_SIZE = 25
 EDITORS = ("editor", "reviewer")
 
 
@@ -76,16 +76,11 @@ async def plans(request: Request) -> Response:
         and (not year or str(r["year"] or "") == year)
         and (not status or r["status"] == status)
     ]
-    value = params.get("page", "1")
-    page = max(1, min(int(value), 100_000)) if value.isdigit() else 1
     return render(
         request,
         "plans.html",
         nav="plans",
-        rows=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(found),
-        page=page,
-        pages=max(1, -(-len(found) // PAGE_SIZE)),
+        **paged(request, found),
         query={"q": q, "province": province, "year": year, "status": status},
         provinces=sorted({r["province"] for r in rows if r["province"]}),
         years=sorted({r["year"] for r in rows if r["year"]}, reverse=True),

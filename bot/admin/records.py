@@ -43,6 +43,18 @@ def _page(request: Request) -> int:
     return max(1, min(int(value), 100_000)) if value.isdigit() else 1
 
 
+def paged(request: Request, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``?page=`` slice of ``rows`` for a list template: ``rows``, ``total``,
+    ``page`` (1-based) and ``pages`` (at least 1), :data:`PAGE_SIZE` rows a page."""
+    page = _page(request)
+    return {
+        "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "total": len(rows),
+        "page": page,
+        "pages": max(1, -(-len(rows) // PAGE_SIZE)),
+    }
+
+
 def _matches(needle: str, *haystacks: str) -> bool:
     return not needle or any(needle in fold(h).lower() for h in haystacks)
 
@@ -91,17 +103,12 @@ async def procedures(request: Request) -> Response:
         and _matches(agency_needle, r["agencies"])
         and (not online or r["online_level"] == online)
     ]
-    page = _page(request)
-    pages = max(1, -(-len(found) // PAGE_SIZE))
     query = {"q": q, "field": field, "level": level, "agency": agency, "online": online}
     return render(
         request,
         "procedures.html",
         nav="procedures",
-        rows=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(found),
-        page=page,
-        pages=pages,
+        **paged(request, found),
         query=query,
         all_fields=all_fields,
         all_levels=all_levels,
@@ -181,15 +188,11 @@ async def faqs(request: Request) -> Response:
     await require(request, *EDITORS)
     q = fold(request.query_params.get("q", "").strip()[:200]).lower()
     rows = [r for r in await run_db(request, _faq_rows) if _matches(q, r["question"], r["topic"])]
-    page = _page(request)
     return render(
         request,
         "faqs.html",
         nav="faqs",
-        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(rows),
-        page=page,
-        pages=max(1, -(-len(rows) // PAGE_SIZE)),
+        **paged(request, rows),
         q=request.query_params.get("q", ""),
     )
 

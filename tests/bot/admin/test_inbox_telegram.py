@@ -11,27 +11,21 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import Assistant, build_web_app
 from bot.engine import texts as citizen_texts
-from bot.engine.conversation import InMemoryConversationStore
-from bot.engine.engine import AnswerEngine
-from bot.settings import AdminSettings, ChannelSettings, ServerSettings
+from bot.settings import ChannelSettings
 from knowledge.db import transaction
-from knowledge.models import Handoff, HandoffMessage
+from knowledge.models import Handoff
 from knowledge.staff import create_user
-from tests.bot.admin.conftest import PASSWORD, SECRET, csrf_of
-from tests.bot.admin.test_inbox_browser import EmptyKnowledge, StaticHotlines, _wait
+from tests.bot.admin.conftest import PASSWORD, csrf_of
+from tests.bot.admin.test_inbox_browser import _wait, handoff_thread, serve_app
 from tests.bot.channels import fake_telegram as tg
 from tests.bot.channels.harness import FakePlatform
-from tests.bot.test_webchat_browser import Served, _port
-from tests.fakes import FakeIndexRefresh
 
 ANSWER = "Chào anh/chị, hồ sơ khai sinh của cháu đã nhận tại UBND phường, hẹn trả ngày 10/12."
 
@@ -59,21 +53,7 @@ def test_officer_answers_a_telegram_citizen_from_the_inbox(
             telegram_webhook_secret=tg.SECRET,  # type: ignore[arg-type]
             telegram_api_base_url=f"{telegram.base_url}/bot",
         )
-        answers = AnswerEngine(
-            knowledge=EmptyKnowledge(),
-            conversations=InMemoryConversationStore(),
-            hotlines=StaticHotlines(),
-        )
-        nothing: Any = None  # readiness (the retriever) is not part of this test
-        app = build_web_app(
-            Assistant(engine=answers, retriever=nothing, database=engine),
-            ServerSettings(),
-            channels,
-            admin=AdminSettings(secret_key=SECRET, secure_cookies=False),  # type: ignore[arg-type]
-            index_refresh=FakeIndexRefresh(),
-        )
-        served = Served(app, _port())
-        served.start()
+        served = serve_app(engine, channels)
         try:
             _scenario(f"http://127.0.0.1:{served.port}", telegram, factory)
         finally:
@@ -87,9 +67,7 @@ def _scenario(base: str, telegram: FakePlatform, factory: sessionmaker[Session])
         assert response.status_code == 200, response.text
 
     def thread() -> list[tuple[str, str]]:
-        with factory() as session:
-            rows = session.execute(select(HandoffMessage).order_by(HandoffMessage.id)).scalars()
-            return [(m.direction, m.text) for m in rows]
+        return handoff_thread(factory)
 
     citizen("tg-handoff-1", "gặp cán bộ")
     _wait(lambda: len(_sent(telegram)) == 1, "the handoff notice")
