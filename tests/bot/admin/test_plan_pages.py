@@ -352,6 +352,8 @@ def test_procedure_documents_and_legal_bases(login: Login, factory: sessionmaker
         "form_name": "chung-sinh.docx",
         "case": "",
     }
+    shown = editor.get(f"/admin/procedures/{CODE}").text
+    assert "chung-sinh.docx" in shown and "<strong>123/2015/NĐ-CP</strong>" in shown
     # The untouched basis keeps its loose number; the new one is normalised.
     assert [b["number"] for b in data["legal_bases"]] == ["Luật Hộ tịch năm 2014", "123/2015/NĐ-CP"]
 
