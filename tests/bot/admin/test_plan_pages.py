@@ -305,6 +305,9 @@ def test_new_plan_form_validates_number_dates_levels(
     assert (plan.number, plan.issued_on, plan.year) == ("12/KH-UBND", dt.date(2026, 11, 20), 2027)
     assert plan.sections[0].children[0].heading == "Tuyên truyền trên Zalo"
     assert "12/KH-UBND" in editor.get("/admin/plans?q=truyen+thong").text
+    # A second plan with the same number is refused, nothing is drafted.
+    again = editor.post("/admin/edit/plan", data={**form, "number": "12/KH-UBND"})
+    assert again.status_code == 409 and "Đã có bản ghi “12/KH-UBND”" in again.text
 
 
 def test_procedure_documents_and_legal_bases(login: Login, factory: sessionmaker[Session]) -> None:
