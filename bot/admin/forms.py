@@ -4,7 +4,10 @@
 form; ``parse_*(form, base)`` reads a submitted form over the current record ``base``
 and returns ``(data, errors)``: the proposed canonical JSON (``None`` when there are
 errors) and ``{input name: reason}``. Amounts go through :mod:`knowledge.amounts`,
-phones, URLs and codes through :mod:`knowledge.validation`.
+phones, URLs, document numbers (căn cứ pháp lý) and template file names (thành phần hồ
+sơ) through :mod:`knowledge.validation`. Repeated rows (fees, documents, legal bases)
+come with a hidden row count; a row left as it was is kept exactly as the record had it,
+a row with every cell cleared is removed. Plans are in :mod:`bot.admin.plan_forms`.
 """
 
 from __future__ import annotations
