@@ -31,6 +31,7 @@ from indexer.store import (
     DENSE,
     DENSE_FOLDED,
     FORMAT_VERSION,
+    GLOSSARY,
     KEYWORD,
     KEYWORD_TITLES,
     PROFILES,
@@ -242,6 +243,7 @@ def build_index(
         build_profiles({key: data for key, (_rev, data) in records.items()}).save(
             folder / PROFILES
         )
+        (folder / GLOSSARY).write_text(glossary.to_tsv(), "utf-8")
         chunk_store = ChunkStore.create(folder / STORE)
         chunk_store.add_records(
             (kind, key, _title(kind, data), revision, data)

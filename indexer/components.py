@@ -33,9 +33,13 @@ def make_embedder(settings: IndexSettings) -> Embedder:
 
 
 def load_glossary(settings: IndexSettings) -> tuple[Glossary, str]:
-    """The packaged glossary plus the operator's extra file, and their combined hash."""
+    """The packaged glossary plus the operator's extra file, and their combined hash.
+
+    A staff file that does not exist yet counts as empty: the admin's gaps page writes
+    it on the first citizens' words, and a build before that must not fail.
+    """
     paths = [DEFAULT_GLOSSARY]
-    if settings.glossary_path is not None:
+    if settings.glossary_path is not None and settings.glossary_path.exists():
         paths.append(settings.glossary_path)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
     return Glossary.load(*paths), digest

@@ -58,6 +58,17 @@ class Glossary:
                 entries.append(GlossaryEntry(tuple(syllables(term)), expansions))
         return cls(entries)
 
+    def to_tsv(self) -> str:
+        """The entries in the format :meth:`load` reads (terms folded, wordings normalised).
+
+        ``Glossary.load`` of the text gives the same entries: a generation keeps the
+        glossary it was built with in this form (``glossary.tsv``).
+        """
+        lines = [
+            f"{' '.join(entry.term)}\t{'; '.join(entry.expansions)}\n" for entry in self.entries
+        ]
+        return "".join(lines)
+
     def expansions(self, text: str) -> list[str]:
         """The record wordings of the terms in ``text``, longest match first.
 

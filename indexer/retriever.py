@@ -41,6 +41,7 @@ from indexer.store import (
     CURRENT,
     DENSE,
     DENSE_FOLDED,
+    GLOSSARY,
     KEYWORD,
     KEYWORD_TITLES,
     PROFILES,
@@ -182,6 +183,10 @@ class _Generation:
         )
         self.accents = AccentRestorer.load(folder / ACCENTS)
         self.profiles = Profiles.load(folder / PROFILES)
+        #: The citizens' words the chunks were built with (``None`` for a generation
+        #: written before generations kept them: the process's own glossary serves).
+        glossary = folder / GLOSSARY
+        self.glossary = Glossary.load(glossary) if glossary.is_file() else None
         #: (kind, record id) of every chunk position, for fusion.
         self.keys = [(str(k), r) for k, r in zip(self.kinds.tolist(), self.record_ids, strict=True)]
         self.first_position: dict[tuple[str, str], int] = {}
@@ -373,6 +378,13 @@ class HybridRetriever:
             manifest=gen.manifest,
         )
 
+    def _glossary_of(self, gen: _Generation) -> Glossary:
+        """The glossary of the serving generation, so queries are expanded with the
+        words its chunks were built with (citizens' words added by staff reach the
+        query side with the rebuild, no restart); the process's own one for older
+        generations."""
+        return gen.glossary if gen.glossary is not None else self._glossary
+
     @property
     def candidates(self) -> int:
         """How many first-stage records the second stage reorders."""
@@ -381,7 +393,7 @@ class HybridRetriever:
     @property
     def glossary(self) -> Glossary:
         """The citizens' words this retriever expands queries with."""
-        return self._glossary
+        return self._glossary_of(self.generation())
 
     @property
     def fillers(self) -> QueryFillers:
@@ -436,7 +448,7 @@ class HybridRetriever:
         """
         gen = self.generation()
         model = self.reranker if reranker == "default" else reranker
-        view = QueryView.of(query, self._glossary, self._fillers)
+        view = QueryView.of(query, self._glossary_of(gen), self._fillers)
         rows = candidate_features(view, first, gen.profiles)
         place = {(h.kind, h.id): i for i, h in enumerate(first, start=1)}
         features = (
@@ -497,6 +509,7 @@ class HybridRetriever:
     ) -> list[SearchHit]:
         """The fused dense + keyword ranking alone (what the second stage reorders)."""
         gen = self.generation()
+        glossary = self._glossary_of(gen)
         allowed = None if not kinds else gen.kind_mask(kinds)
         lists: dict[str, list[tuple[int, float]]] = {}
         accented = has_diacritics(query)
@@ -505,12 +518,12 @@ class HybridRetriever:
             # marks back on an unaccented query from the index's own vocabulary.
             typed = self._fillers.remove_from(query)
             restored = typed if accented else gen.accents.restore(typed)
-            vector = self._embedder.embed_queries([self._glossary.expand(restored)])[0]
+            vector = self._embedder.embed_queries([glossary.expand(restored)])[0]
             lists["dense"] = self._filtered(
                 self._dense_positions(gen, gen.dense, vector, allowed is not None), allowed
             )
             if not accented and gen.dense_folded is not None:
-                folded_vector = self._embedder.embed_queries([self._glossary.expand(typed)])[0]
+                folded_vector = self._embedder.embed_queries([glossary.expand(typed)])[0]
                 lists["dense_folded"] = self._filtered(
                     self._dense_positions(
                         gen, gen.dense_folded, folded_vector, allowed is not None
@@ -519,7 +532,7 @@ class HybridRetriever:
                 )
         if "keyword" in self.modes:
             # Expanded and tokenised once for both keyword indexes.
-            terms = keyword_terms(self._glossary.expand(query))
+            terms = keyword_terms(glossary.expand(query))
             top, scores = gen.keyword.search_terms(terms, self._depth * 4)
             lists["keyword"] = self._filtered(
                 list(zip(top.tolist(), scores.tolist(), strict=True)), allowed

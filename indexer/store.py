@@ -13,6 +13,8 @@ Layout of ``INDEX_DIR``::
         keyword-titles/          bm25s over title chunks only (+ their positions .npy)
         accents.json             folded → accented vocabulary for unaccented queries
         profiles.json            procedure families, same-name groups, name IDF (reranker)
+        glossary.tsv             the citizens' words the chunks were built with; queries
+                                 are expanded with the same ones (see indexer.glossary)
     current -> gen-...           symlink, replaced with one rename(2)
 """
 
@@ -40,6 +42,7 @@ KEYWORD_TITLES = "keyword-titles"
 TITLE_POSITIONS = "keyword-titles.npy"
 ACCENTS = "accents.json"
 PROFILES = "profiles.json"
+GLOSSARY = "glossary.tsv"
 CURRENT = "current"
 VECTOR_CACHE = "vector-cache.sqlite3"
 

@@ -48,6 +48,12 @@ LABELS: dict[str, str] = {
     "topic": "Chủ đề",
     "title": "Tiêu đề",
     "source_url": "Đường dẫn nguồn",
+    "number": "Số ký hiệu",
+    "issuer": "Cơ quan ban hành",
+    "issued_on": "Ngày ban hành",
+    "province": "Tỉnh, thành phố",
+    "year": "Năm",
+    "source_file": "Tệp nguồn",
 }
 METHODS = {
     "truc_tiep": "Nộp trực tiếp",
@@ -101,6 +107,20 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _sections(sections: list[dict[str, Any]], path: str = "") -> dict[str, str]:
+    """A plan's body as ``{"Nội dung › 2.1": "1. heading\ntext\ncells | …"}`` in reading
+    order; the path counts sections (1-based) so each passage has its own line."""
+    out: dict[str, str] = {}
+    for i, section in enumerate(sections, start=1):
+        where = f"{path}.{i}" if path else str(i)
+        head = " ".join(p for p in (section.get("marker", ""), section.get("heading", "")) if p)
+        lines = [head, str(section.get("text") or "")]
+        lines += [" | ".join(cells) for cells in section.get("rows") or []]
+        out[f"Nội dung › {where}"] = "\n".join(line for line in lines if line)
+        out.update(_sections(section.get("children") or [], where))
+    return out
+
+
 def readable(kind: str, data: dict[str, Any]) -> dict[str, str]:
     """``{label: text}`` of a record's canonical JSON, in display order."""
     out: dict[str, str] = {}
@@ -121,8 +141,13 @@ def readable(kind: str, data: dict[str, Any]) -> dict[str, str]:
                     counts.append(f"{doc['originals']} bản chính")
                 if doc.get("copies"):
                     counts.append(f"{doc['copies']} bản sao")
+                if doc.get("required") is not None:
+                    counts.append("bắt buộc" if doc["required"] else "không bắt buộc")
+                if doc.get("form_name"):
+                    counts.append(f"mẫu: {doc['form_name']}")
                 suffix = f" ({', '.join(counts)})" if counts else ""
-                out[f"Thành phần hồ sơ {i}"] = f"{doc.get('name', '')}{suffix}"
+                case = f"[{doc['case']}] " if doc.get("case") else ""
+                out[f"Thành phần hồ sơ {i}"] = f"{case}{doc.get('name', '')}{suffix}"
             continue
         if name == "legal_bases":
             for i, basis in enumerate(value or [], start=1):
@@ -131,7 +156,7 @@ def readable(kind: str, data: dict[str, Any]) -> dict[str, str]:
                 )
             continue
         if name == "sections":
-            out["Nội dung"] = f"{len(value or [])} mục"
+            out.update(_sections(value or []))
             continue
         label = LABELS.get("source_id_faq" if (kind, name) == ("faq", "source_id") else name, name)
         if name == "online_level":

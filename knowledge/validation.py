@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 
 from knowledge.errors import KnowledgeError
 
-__all__ = ["FieldError", "check_phone", "check_procedure_code", "check_url"]
+__all__ = [
+    "FieldError",
+    "check_document_number",
+    "check_file_names",
+    "check_phone",
+    "check_procedure_code",
+    "check_url",
+]
 
 
 class FieldError(KnowledgeError, ValueError):
@@ -26,6 +33,11 @@ _LANDLINE = re.compile(r"^02\d{9}$")
 #: Toll-free / shared-cost numbers (1800 xxxx, 1900 xxxx(xx)) and emergency short codes.
 _SERVICE = re.compile(r"^1[89]00\d{4}(?:\d{2})?$")
 _SHORT = re.compile(r"^1\d{2,3}$")
+#: A Vietnamese document number (số ký hiệu văn bản): "733/KH-STP", "104/2022/NĐ-CP",
+#: "59/2020/QH14", "02/2024/TT-BTP", "15a/QĐ-UBND": number, optional year, then the
+#: type-and-issuer symbol in capitals and digits joined by hyphens.
+_DOCUMENT_NUMBER = re.compile(r"^\d{1,6}[a-zA-Z]?(?:/\d{4})?/[A-ZĐ0-9]+(?:[-.][A-ZĐ0-9]+)*$")
+_FILE_NAME = re.compile(r"^[^/\\<>:\"|?*]{1,200}\.[A-Za-z0-9]{2,5}$")
 _PROCEDURE_CODE = re.compile(r"^\d\.\d{6}(?:\.\d{3}\.\d{2}\.\d{2}\.H\d{2})?$|^[A-Z0-9._-]{3,32}$")
 
 
@@ -76,3 +88,36 @@ def check_procedure_code(text: str) -> str:
     if not _PROCEDURE_CODE.match(value):
         raise FieldError(f"mã thủ tục {value!r} không hợp lệ (ví dụ đúng: 1.004222)")
     return value
+
+
+def check_document_number(text: str) -> str:
+    """A document number (số ký hiệu) such as "733/KH-STP" or "104/2022/NĐ-CP".
+
+    Spaces around the slashes are removed and the symbol is upper-cased ("nđ-cp" →
+    "NĐ-CP"); "Nghị định số 123/2015/NĐ-CP" is refused (the number alone, the title goes
+    in its own field).
+    """
+    value = re.sub(r"\s*/\s*", "/", " ".join(text.split()))
+    head, sep, tail = value.partition("/")
+    value = head + sep + tail.upper()
+    if not _DOCUMENT_NUMBER.match(value):
+        raise FieldError(
+            f"số ký hiệu “{text.strip()}” không hợp lệ: chỉ ghi số và ký hiệu, "
+            "ví dụ 733/KH-STP hoặc 104/2022/NĐ-CP"
+        )
+    return value
+
+
+def check_file_names(text: str) -> str:
+    """Template file names ("mau-01.docx; to-khai.pdf"): each a name with an extension.
+
+    ``""`` is kept. The cleaned names are joined with "; ".
+    """
+    names = [part.strip() for part in text.split(";") if part.strip()]
+    for name in names:
+        if not _FILE_NAME.match(name):
+            raise FieldError(
+                f"tên tệp mẫu “{name}” không hợp lệ: ghi tên tệp có đuôi, ví dụ to-khai.docx "
+                "(nhiều tệp cách nhau bằng dấu chấm phẩy), không có / hoặc \\"
+            )
+    return "; ".join(names)

@@ -133,6 +133,11 @@ def get_change(session: Session, change_id: int) -> ChangeRequest:
 
 def _check_fresh(session: Session, change: ChangeRequest) -> None:
     current = latest_revision(session, change.record_kind, change.record_key)
+    if change.base_revision is None and current is not None and change.action == "create":
+        raise StaleRecord(
+            f"Đã có bản ghi “{change.record_key}” trong cơ sở tri thức: hãy mở bản ghi đó "
+            "để sửa thay vì thêm mới."
+        )
     if current != change.base_revision:
         raise StaleRecord(
             "Bản ghi đã được thay đổi và xuất bản sau khi đề xuất này được lập "

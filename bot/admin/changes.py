@@ -39,7 +39,6 @@ from knowledge.workflow import (
     latest_revision,
     list_changes,
     publish,
-    publish_due,
     reject,
     rollback,
     submit,
@@ -260,15 +259,6 @@ async def rollback_action(request: Request) -> Response:
     return redirect(request, f"/history/{kind}?key={quote(key, safe='')}")
 
 
-async def publish_due_now(request: Request) -> list[tuple[str, str]]:
-    """Publish approved changes whose effective date has come (called by the home page;
-    a scheduled job should call :func:`knowledge.workflow.publish_due` as well)."""
-    actor = Actor("hệ thống", "admin", "")
-    published = await run_db(request, publish_due, today=today(), actor=actor)
-    await refresh_after(request, published, "published (effective date)")
-    return published
-
-
 def routes() -> list[BaseRoute]:
     """Change requests, history and rollback."""
     return [
@@ -285,4 +275,4 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-__all__ = ["Staff", "publish_due_now", "routes"]
+__all__ = ["Staff", "routes"]

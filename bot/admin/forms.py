@@ -4,7 +4,10 @@
 form; ``parse_*(form, base)`` reads a submitted form over the current record ``base``
 and returns ``(data, errors)``: the proposed canonical JSON (``None`` when there are
 errors) and ``{input name: reason}``. Amounts go through :mod:`knowledge.amounts`,
-phones, URLs and codes through :mod:`knowledge.validation`.
+phones, URLs, document numbers (căn cứ pháp lý) and template file names (thành phần hồ
+sơ) through :mod:`knowledge.validation`. Repeated rows (fees, documents, legal bases)
+come with a hidden row count; a row left as it was is kept exactly as the record had it,
+a row with every cell cleared is removed. Plans are in :mod:`bot.admin.plan_forms`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from typing import Any
 
 from knowledge.amounts import AmountError, format_vnd, parse_amount, staff_vnd
 from knowledge.record_diff import ONLINE_LEVELS, TIME_UNITS
-from knowledge.validation import FieldError, check_phone, check_url
+from knowledge.validation import (
+    FieldError,
+    check_document_number,
+    check_file_names,
+    check_phone,
+    check_url,
+)
 
 Form = Mapping[str, Any]
 CURRENCIES = ("VND", "USD", "EUR")
@@ -87,7 +96,91 @@ def procedure_values(data: dict[str, Any]) -> dict[str, str]:
             values[f"ch{i}_fee{j}_amount"] = amount
             values[f"ch{i}_fee{j}_currency"] = currency
             values[f"ch{i}_fee{j}_description"] = fee.get("description", "")
+    docs = data.get("documents", [])
+    values["docs"] = str(len(docs) + 1)
+    for i, doc in enumerate(docs):
+        values.update(_document_values(f"doc{i}_", doc))
+    bases = data.get("legal_bases", [])
+    values["bases"] = str(len(bases) + 1)
+    for i, basis in enumerate(bases):
+        values[f"basis{i}_number"] = basis.get("number", "")
+        values[f"basis{i}_title"] = basis.get("title", "")
     return {k: str(v) for k, v in values.items()}
+
+
+REQUIRED = {"": "Không ghi", "yes": "Bắt buộc", "no": "Không bắt buộc"}
+
+
+def _document_values(prefix: str, doc: dict[str, Any]) -> dict[str, str]:
+    required = doc.get("required")
+    return {
+        f"{prefix}name": str(doc.get("name", "")),
+        f"{prefix}case": str(doc.get("case", "")),
+        f"{prefix}originals": "" if doc.get("originals") is None else str(doc["originals"]),
+        f"{prefix}copies": "" if doc.get("copies") is None else str(doc["copies"]),
+        f"{prefix}required": "" if required is None else ("yes" if required else "no"),
+        f"{prefix}form_name": str(doc.get("form_name", "")),
+    }
+
+
+def _rows(form: Form, name: str, originals: int, limit: int = 200) -> int:
+    """How many rows a repeated block has (the hidden count; at most ``limit``)."""
+    try:
+        return min(int(_s(form, name, 5) or 0), limit)
+    except ValueError:
+        return originals + 1
+
+
+def _count(text: str, name: str, errors: dict[str, str]) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > 100:
+        errors[name] = "số bản phải là số nguyên từ 0 đến 100"
+        return None
+    return int(text)
+
+
+def _document(
+    form: Form, prefix: str, original: dict[str, Any] | None, errors: dict[str, str]
+) -> dict[str, Any] | None:
+    typed = {k[len(prefix) :]: _s(form, k, 5000) for k in _document_values(prefix, {})}
+    if not any(typed.values()):
+        return None  # the blank row, or a document the editor cleared
+    if original is not None and typed == _document_values("", original):
+        return dict(original)  # unchanged: kept as the source wrote it
+    if not typed["name"]:
+        errors[f"{prefix}name"] = "hãy ghi tên giấy tờ"
+    if typed["required"] not in REQUIRED:
+        errors[f"{prefix}required"] = "hãy chọn bắt buộc hay không"
+    try:
+        form_name = check_file_names(typed["form_name"])
+    except FieldError as exc:
+        errors[f"{prefix}form_name"] = str(exc)
+        form_name = typed["form_name"]
+    return {
+        "name": typed["name"],
+        "originals": _count(typed["originals"], f"{prefix}originals", errors),
+        "copies": _count(typed["copies"], f"{prefix}copies", errors),
+        "required": {"yes": True, "no": False}.get(typed["required"]),
+        "has_form": bool(form_name) or bool(original and original.get("has_form")),
+        "form_name": form_name,
+        "case": typed["case"],
+    }
+
+
+def _legal_basis(
+    form: Form, prefix: str, original: dict[str, Any] | None, errors: dict[str, str]
+) -> dict[str, Any] | None:
+    number, title = _s(form, f"{prefix}number", 200), _s(form, f"{prefix}title", 2000)
+    if not (number or title):
+        return None
+    if original is not None and (number, title) == (original["number"], original["title"]):
+        return dict(original)  # unchanged (older records may carry a looser number)
+    try:
+        number = check_document_number(number)
+    except FieldError as exc:
+        errors[f"{prefix}number"] = str(exc)
+    return {"number": number, "title": title}
 
 
 def _fee(
@@ -172,18 +265,33 @@ def parse_procedure(
         new["time_unit"] = unit or None
         new["time_text"] = _s(form, f"ch{i}_time_text", 2000)
         originals = channel.get("fees", [])
-        try:
-            rows = min(int(_s(form, f"ch{i}_fees", 4) or 0), 50)
-        except ValueError:
-            rows = len(originals) + 1
         fees = []
-        for j in range(rows):
+        for j in range(min(_rows(form, f"ch{i}_fees", len(originals)), 50)):
             fee = _fee(form, f"ch{i}_fee{j}", originals[j] if j < len(originals) else None, errors)
             if fee is not None:
                 fees.append(fee)
         new["fees"] = fees
         channels.append(new)
     data["channels"] = channels
+    # A form without the blocks (an older page) leaves documents and legal bases as they are.
+    docs = base.get("documents", [])
+    if "docs" in form:
+        data["documents"] = [
+            doc
+            for i in range(_rows(form, "docs", len(docs)))
+            if (doc := _document(form, f"doc{i}_", docs[i] if i < len(docs) else None, errors))
+        ]
+    bases = base.get("legal_bases", [])
+    if "bases" in form:
+        data["legal_bases"] = [
+            basis
+            for i in range(_rows(form, "bases", len(bases)))
+            if (
+                basis := _legal_basis(
+                    form, f"basis{i}_", bases[i] if i < len(bases) else None, errors
+                )
+            )
+        ]
     return (None if errors else data), errors
 
 

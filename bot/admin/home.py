@@ -23,11 +23,9 @@ def _counts(session: Session) -> dict[str, int]:
 
 
 async def home(request: Request) -> Response:
+    # Due changes are published by DuePublisher (bot/admin/due.py) every minute, not
+    # here: a page view must not write, and every reviewer's visit was a publish pass.
     staff = await require(request)
-    if staff.has("reviewer"):
-        from bot.admin.changes import publish_due_now
-
-        await publish_due_now(request)
     counts = await run_db(request, _counts)
     refresh = admin_context(request).refresh
     try:

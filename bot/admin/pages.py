@@ -17,6 +17,7 @@ from bot.admin import (
     dashboard,
     gaps,
     inbox,
+    plans,
     records,
     transfer,
     users,
@@ -24,6 +25,7 @@ from bot.admin import (
 
 ADMIN_PAGES: tuple[Callable[[], list[BaseRoute]], ...] = (
     records.routes,
+    plans.routes,
     changes.routes,
     audit_pages.routes,
     inbox.routes,

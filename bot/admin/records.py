@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.admin import forms
+from bot.admin import forms, plan_forms
 from bot.admin.web import Forbidden, Staff, client, flash, redirect, render, require, run_db
 from indexer.textnorm import fold
 from knowledge.codec import RecordKind, record_key, to_json
@@ -41,6 +41,18 @@ EDITORS = ("editor", "reviewer")  # admin passes every check
 def _page(request: Request) -> int:
     value = request.query_params.get("page", "1")
     return max(1, min(int(value), 100_000)) if value.isdigit() else 1
+
+
+def paged(request: Request, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``?page=`` slice of ``rows`` for a list template: ``rows``, ``total``,
+    ``page`` (1-based) and ``pages`` (at least 1), :data:`PAGE_SIZE` rows a page."""
+    page = _page(request)
+    return {
+        "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "total": len(rows),
+        "page": page,
+        "pages": max(1, -(-len(rows) // PAGE_SIZE)),
+    }
 
 
 def _matches(needle: str, *haystacks: str) -> bool:
@@ -91,17 +103,12 @@ async def procedures(request: Request) -> Response:
         and _matches(agency_needle, r["agencies"])
         and (not online or r["online_level"] == online)
     ]
-    page = _page(request)
-    pages = max(1, -(-len(found) // PAGE_SIZE))
     query = {"q": q, "field": field, "level": level, "agency": agency, "online": online}
     return render(
         request,
         "procedures.html",
         nav="procedures",
-        rows=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(found),
-        page=page,
-        pages=pages,
+        **paged(request, found),
         query=query,
         all_fields=all_fields,
         all_levels=all_levels,
@@ -181,15 +188,11 @@ async def faqs(request: Request) -> Response:
     await require(request, *EDITORS)
     q = fold(request.query_params.get("q", "").strip()[:200]).lower()
     rows = [r for r in await run_db(request, _faq_rows) if _matches(q, r["question"], r["topic"])]
-    page = _page(request)
     return render(
         request,
         "faqs.html",
         nav="faqs",
-        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(rows),
-        page=page,
-        pages=max(1, -(-len(rows) // PAGE_SIZE)),
+        **paged(request, rows),
         q=request.query_params.get("q", ""),
     )
 
@@ -216,6 +219,9 @@ EDIT: dict[str, Editor] = {
         "edit_hotline.html", "hotlines", forms.hotline_values, forms.parse_hotline, True
     ),
     "faq": Editor("edit_faq.html", "faqs", forms.faq_values, forms.parse_faq, True),
+    "plan": Editor(
+        "edit_plan.html", "plans", plan_forms.plan_values, plan_forms.parse_plan, True
+    ),
 }
 
 
@@ -286,7 +292,10 @@ async def edit(request: Request) -> Response:
     staff = await require(request, *EDITORS)
     if editor is None:
         return render(request, "error.html", status_code=404, message="Không có loại bản ghi này.")
-    form: Any = await request.form() if request.method == "POST" else request.query_params
+    # A plan's form has five inputs per section; Starlette's default cap is 1,000 fields.
+    form: Any = (
+        await request.form(max_fields=50_000) if request.method == "POST" else request.query_params
+    )
     key = str(form.get("key", ""))[:255]
     change_id = _int(form.get("change"))
     if not key and change_id is None and not editor.can_create:
@@ -309,6 +318,9 @@ async def edit(request: Request) -> Response:
         "online_levels": ONLINE_LEVELS,
         "currencies": forms.CURRENCIES,
         "scopes": forms.HOTLINE_SCOPES,
+        "required": forms.REQUIRED,
+        "plan_statuses": plan_forms.PLAN_STATUSES,
+        "max_level": plan_forms.MAX_LEVEL,
     }
     if request.method == "GET":
         return render(

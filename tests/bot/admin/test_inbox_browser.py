@@ -97,6 +97,34 @@ def browser(playwright: Any) -> Iterator[Any]:
     launched.close()
 
 
+def serve_app(engine: Engine, channels: ChannelSettings) -> Served:
+    """The app of ``tthc serve`` (webhooks of ``channels``, reply worker, admin) with the
+    real answer engine over an empty index, started under uvicorn on 127.0.0.1."""
+    answers = AnswerEngine(
+        knowledge=EmptyKnowledge(),
+        conversations=InMemoryConversationStore(),
+        hotlines=StaticHotlines(),
+    )
+    nothing: Any = None  # readiness (the retriever) is not part of these tests
+    app = build_web_app(
+        Assistant(engine=answers, retriever=nothing, database=engine),
+        ServerSettings(),
+        channels,
+        admin=AdminSettings(secret_key=SECRET, secure_cookies=False),  # type: ignore[arg-type]
+        index_refresh=FakeIndexRefresh(),
+    )
+    served = Served(app, _port())
+    served.start()
+    return served
+
+
+def handoff_thread(factory: sessionmaker[Session]) -> list[tuple[str, str]]:
+    """The stored handoff messages as (direction, text), oldest first."""
+    with factory() as session:
+        rows = session.execute(select(HandoffMessage).order_by(HandoffMessage.id)).scalars()
+        return [(m.direction, m.text) for m in rows]
+
+
 def _login(page: Any, base: str, name: str, start: str) -> None:
     page.goto(f"{base}{start}")
     assert "/admin/login" in page.url  # anonymous: the login page first
@@ -129,22 +157,7 @@ def test_officer_answers_a_zalo_citizen_from_the_inbox(
             zalo_oa_api_base_url=platform.base_url,
             zalo_oauth_base_url=platform.base_url,
         )
-        answers = AnswerEngine(
-            knowledge=EmptyKnowledge(),
-            conversations=InMemoryConversationStore(),
-            hotlines=StaticHotlines(),
-        )
-        nothing: Any = None  # readiness (the retriever) is not part of this test
-        assistant = Assistant(engine=answers, retriever=nothing, database=engine)
-        app = build_web_app(
-            assistant,
-            ServerSettings(),
-            channels,
-            admin=AdminSettings(secret_key=SECRET, secure_cookies=False),  # type: ignore[arg-type]
-            index_refresh=FakeIndexRefresh(),
-        )
-        served = Served(app, _port())
-        served.start()
+        served = serve_app(engine, channels)
         base = f"http://127.0.0.1:{served.port}"
         try:
             _scenario(browser, base, fake, factory, _screenshot_dir(tmp_path))
@@ -161,9 +174,7 @@ def _scenario(
         assert response.status_code == 200, response.text
 
     def thread() -> list[tuple[str, str]]:
-        with factory() as session:
-            rows = session.execute(select(HandoffMessage).order_by(HandoffMessage.id)).scalars()
-            return [(m.direction, m.text) for m in rows]
+        return handoff_thread(factory)
 
     citizen("z1", "gặp cán bộ")
     _wait(lambda: len(fake.delivered) == 1, "the handoff notice")
