@@ -25,9 +25,18 @@ SUBSCRIBE_PAYLOAD = "subscribe"
 #: typed on the platform: the dispatcher tells them apart). ``officer``: not inbound at
 #: all, an officer's reply queued through the inbox (``payload`` = its message tag).
 #: ``announce``: not inbound either, one recipient of an announcement
-#: (``bot.channels.announcements``).
+#: (``bot.channels.announcements``). ``follow`` / ``unfollow``: a Zalo OA follower
+#: came or left (subscribed to announcements / unsubscribed).
 EventKind = Literal[
-    "text", "button", "comment", "follow", "unsupported", "echo", "officer", "announce"
+    "text",
+    "button",
+    "comment",
+    "follow",
+    "unfollow",
+    "unsupported",
+    "echo",
+    "officer",
+    "announce",
 ]
 
 

@@ -363,6 +363,10 @@ class Dispatcher:
         if event.kind == "echo":  # the account's own message: never limited, never answered
             await asyncio.to_thread(self._handoff_gate, event)
             return None
+        if event.kind == "unfollow":  # no more announcements; nothing can be sent any more
+            if self._subscriptions is not None:
+                await asyncio.to_thread(self._subscriptions.remove, event.channel, event.user_id)
+            return None
         # Every message counts, stickers and 👍/👎 too; over the limit the citizen is
         # told once per window and then not answered until it passes.
         verdict = await asyncio.to_thread(

@@ -197,7 +197,8 @@ class ZaloOAAdapter:
             return [self._user_event(body, message, "text", text)]
         if event_name in UNSUPPORTED_EVENTS:
             return [self._user_event(body, _object(body, "message"), "unsupported", "")]
-        if event_name == "follow":
+        if event_name in ("follow", "unfollow"):
+            # Following opts in to announcements; unfollowing withdraws it.
             follower = _id(_object(body, "follower"), "id")
             timestamp = str(body.get("timestamp", ""))
             return [
@@ -207,11 +208,11 @@ class ZaloOAAdapter:
                     event_key=f"{event_name}:{follower}:{timestamp}",
                     user_id=follower,
                     reply_target=follower,
-                    kind="follow",
+                    kind="follow" if event_name == "follow" else "unfollow",
                     raw=body,
                 )
             ]
-        # unfollow, delivery/seen receipts, anonymous chats, anything new: nothing to say.
+        # delivery/seen receipts, anonymous chats, anything new: nothing to say.
         return []
 
     def _echo_event(self, body: dict[str, Any]) -> list[InboundEvent]:

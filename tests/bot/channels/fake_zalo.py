@@ -135,13 +135,13 @@ def oa_sticker_event(msg_id: str) -> bytes:
     )
 
 
-def oa_follow_event(follower: str = USER_ID) -> bytes:
+def oa_follow_event(follower: str = USER_ID, event_name: str = "follow") -> bytes:
     return oa_body(
         {
             "app_id": APP_ID,
             "follower": {"id": follower},
             "oa_id": OA_ID,
-            "event_name": "follow",
+            "event_name": event_name,
             "source": "oa_profile",
             "timestamp": "1699003890000",
             "user_id_by_app": "979122185046046317",

@@ -456,7 +456,8 @@ def test_cli_schedules_validates_and_reports(db_url: str, monkeypatch: pytest.Mo
 
 
 def test_follow_button_and_command_opt_in_and_unsubscribe(tmp_path: Any) -> None:
-    """Zalo OA follow → subscribed ("follow"); the greeting's "Nhận thông báo" button on
+    """Zalo OA follow → subscribed ("follow"), unfollow → unsubscribed (nothing sent
+    to the unfollower); the greeting's "Nhận thông báo" button on
     Telegram → subscribed ("button"); /unsubscribe removes it."""
     from starlette.applications import Starlette
 
@@ -507,6 +508,13 @@ def test_follow_button_and_command_opt_in_and_unsubscribe(tmp_path: Any) -> None
                         zalo.oa_follow_event("z-f"),
                         zalo.oa_sign(zalo.oa_follow_event("z-f")),
                     )
+                    await post(
+                        "/webhooks/zalo-oa",
+                        zalo.oa_follow_event("z-u"),
+                        zalo.oa_sign(zalo.oa_follow_event("z-u")),
+                    )
+                    unfollow = zalo.oa_follow_event("z-u", "unfollow")
+                    await post("/webhooks/zalo-oa", unfollow, zalo.oa_sign(unfollow))
                     await post("/webhooks/telegram", tg.text_update("a1", "/start"), tg.signed(b""))
                     await post(
                         "/webhooks/telegram",
@@ -519,7 +527,8 @@ def test_follow_button_and_command_opt_in_and_unsubscribe(tmp_path: Any) -> None
         with w.factory() as session:
             rows = {(s.channel, s.user_id): s.source for s in session.scalars(select(Subscription))}
         assert rows == {("zalo-oa", "z-f"): "follow", ("telegram", str(tg.USER_ID)): "button"}
-        assert w.zalo_fake.delivered == [f"{texts.WELCOME}\n{texts.FOLLOW_SUBSCRIBED}"]
+        welcome = f"{texts.WELCOME}\n{texts.FOLLOW_SUBSCRIBED}"
+        assert w.zalo_fake.delivered == [welcome, welcome]  # z-f and z-u; none on unfollow
         greeting = tg.calls(w.telegram, "sendMessage")[0]
         keyboard = json_loads(greeting["reply_markup"])["inline_keyboard"]
         assert [{"text": texts.SUBSCRIBE_BUTTON, "callback_data": "subscribe"}] in keyboard

@@ -234,9 +234,15 @@ def test_oa_parse_ignores_own_and_unknown_events() -> None:
         OA_ID,
         "Trả lời của OA",
     )
-    for name in ("oa_send_image", "user_seen_message", "user_received_message", "unfollow",
-                 "something_new"):
+    for name in ("oa_send_image", "user_seen_message", "user_received_message", "something_new"):
         assert adapter.parse(oa_body(echo | {"event_name": name})) == []
+    # Unfollowing withdraws the follower's opt-in to announcements.
+    [left] = adapter.parse(oa_follow_event("u-9", "unfollow"))
+    assert (left.kind, left.user_id, left.event_key) == (
+        "unfollow",
+        "u-9",
+        "unfollow:u-9:1699003890000",
+    )
 
 
 @pytest.mark.parametrize(
@@ -249,6 +255,7 @@ def test_oa_parse_ignores_own_and_unknown_events() -> None:
         b'{"event_name": "user_send_text", "message": {"text": "x", "msg_id": "m"}}',
         b'{"event_name": "user_send_text", "sender": {"id": "1"}, "message": {"msg_id": "m"}}',
         b'{"event_name": "follow", "timestamp": "1"}',
+        b'{"event_name": "unfollow", "timestamp": "1"}',
     ],
 )
 def test_oa_parse_rejects_malformed_bodies(raw: bytes) -> None:
