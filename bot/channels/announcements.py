@@ -85,6 +85,11 @@ WINDOWS: dict[str, dt.timedelta | None] = {
 #: take 2000 characters, Telegram 4096), footer included.
 MAX_TEXT = 2000
 
+#: How long a run keeps retrying a channel that is down (5xx, network, a token that
+#: cannot be refreshed): after that its pending rows are marked failed and the
+#: announcement is done, so a stale announcement never arrives days late.
+GIVE_UP_AFTER = dt.timedelta(hours=24)
+
 #: Added to every announcement: how to stop them.
 FOOTER = "\n\n(Gửi /unsubscribe để ngừng nhận thông báo.)"
 
@@ -364,6 +369,21 @@ class AnnouncementStore:
                     announcement_id,
                     left.rowcount,  # type: ignore[attr-defined]
                 )
+            started = _aware(row.started_at) if row.started_at is not None else now
+            if now - started > GIVE_UP_AFTER:
+                stale = session.execute(
+                    update(AnnouncementDelivery)
+                    .where(AnnouncementDelivery.announcement_id == announcement_id)
+                    .where(AnnouncementDelivery.state == PENDING)
+                    .values(state=FAILED, detail="gave up: channel unavailable", updated_at=now)
+                )
+                if getattr(stale, "rowcount", 0):
+                    logger.warning(
+                        "announcement %s: %s sends given up after %s",
+                        announcement_id,
+                        stale.rowcount,  # type: ignore[attr-defined]
+                        GIVE_UP_AFTER,
+                    )
             return row.text, list(row.channels)
 
     def _insert_pending(
@@ -533,20 +553,32 @@ class AnnouncementSender:
             return False
         text, channels = begun
         message = OutboundMessage(rendered_text(text))
+        down: ChannelError | None = None
         for name in channels:
-            adapter = self._adapters.get(name)
-            while batch := await asyncio.to_thread(self._store.pending, announcement_id, name):
-                for row_id, user in batch:
-                    if adapter is None:
-                        await asyncio.to_thread(
-                            self._store.mark, row_id, FAILED, "channel not configured"
-                        )
-                        continue
-                    await self._one(adapter, announcement_id, row_id, user, message)
+            try:
+                await self._channel(announcement_id, name, message)
+            except (PlatformUnavailable, TokenExpired, PlatformRateLimited) as exc:
+                # One platform down (or asking for a long wait) must not hold the others.
+                logger.warning("announcement %s: %s unavailable for now", announcement_id, name)
+                down = exc
+        if down is not None:
+            raise down  # the queue retries the job; sent rows are not sent again
         done = await asyncio.to_thread(self._store.finish, announcement_id)
         if done:
             logger.info("announcement %s done", announcement_id)
         return done
+
+    async def _channel(self, announcement_id: int, name: str, message: OutboundMessage) -> None:
+        """Send one channel's pending rows, in order."""
+        adapter = self._adapters.get(name)
+        while batch := await asyncio.to_thread(self._store.pending, announcement_id, name):
+            for row_id, user in batch:
+                if adapter is None:
+                    await asyncio.to_thread(
+                        self._store.mark, row_id, FAILED, "channel not configured"
+                    )
+                    continue
+                await self._one(adapter, announcement_id, row_id, user, message)
 
     async def _one(
         self,

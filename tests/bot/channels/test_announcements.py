@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import announcements as ann
 from bot.channels import inflight
 from bot.channels.announcements import AnnouncementSender, AnnouncementStore
-from bot.channels.base import ChannelAdapter
+from bot.channels.base import ChannelAdapter, PlatformUnavailable
 from bot.channels.jobs import JobQueue
 from bot.channels.messenger import MessengerAdapter
 from bot.channels.subscriptions import SqlSubscriptions
@@ -209,6 +209,52 @@ def test_reaches_exactly_the_subscribers_in_their_windows_once(db_url: str) -> N
         assert view.report["messenger"]["sent"] == 1
         assert view.report["messenger"]["skipped_window"] == 1
         assert states(w, announcement)[("zalo-oa", "z-old")] == "skipped_window"
+
+
+def test_a_platform_down_holds_no_other_channel_and_is_given_up_after_a_day(
+    db_url: str,
+) -> None:
+    """Telegram answers 502 to every send: Zalo OA and Messenger still get theirs, the
+    job fails for the queue to retry; a day later the Telegram rows are given up."""
+    with world(db_url) as w:
+        seed_audience(w)
+        bot_api = tg.BotAPI()
+
+        def down(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            if path.endswith("/sendMessage"):
+                return 502, {"ok": False, "description": "Bad Gateway"}
+            return bot_api(path, body)
+
+        w.telegram.responder = down
+        announcement = w.store.create(
+            text=TEXT, channels=["telegram", "zalo-oa", "messenger"], author="a"
+        )
+
+        async def run(store: AnnouncementStore) -> bool:
+            async with client() as http:
+                return await AnnouncementSender(store=store, adapters=adapters(w, http)).run(
+                    announcement
+                )
+
+        with pytest.raises(PlatformUnavailable):
+            asyncio.run(run(w.store))
+        assert sorted(w.zalo_fake.recipients) == ["z1", "z2"]
+        assert [r.body["recipient"]["id"] for r in graph_sends(w)] == ["p-in"]
+        view = w.store.get(announcement)
+        assert view is not None and view.state == ann.SENDING
+        assert view.report["telegram"]["pending"] == 3
+        # A retry within the day tries Telegram again and resends nothing elsewhere.
+        with pytest.raises(PlatformUnavailable):
+            asyncio.run(run(w.store))
+        assert len(w.zalo_fake.recipients) == 2 and len(graph_sends(w)) == 1
+        later = AnnouncementStore(factory=w.factory, now=lambda: NOW + dt.timedelta(hours=25))
+        assert asyncio.run(run(later))
+        view = later.get(announcement)
+        assert view is not None and view.state == ann.DONE
+        assert view.report["telegram"]["failed"] == 3 and view.report["telegram"]["sent"] == 0
+        assert view.report["zalo-oa"]["sent"] == 2 and view.report["messenger"]["sent"] == 1
+        tried = [r.status for r in w.telegram.requests if r.path.endswith("/sendMessage")]
+        assert len(tried) >= 2 and set(tried) == {502}  # once per run, none after the day
 
 
 def test_an_unsubscribe_after_the_snapshot_is_honoured(db_url: str) -> None:
