@@ -57,6 +57,7 @@ from bot.channels.base import (
     DeliveryUncertain,
     InboundEvent,
     OutboundMessage,
+    OutsideWindow,
     PlatformRateLimited,
     PlatformUnavailable,
     TokenExpired,
@@ -626,6 +627,9 @@ class AnnouncementSender:
             except (PlatformUnavailable, TokenExpired):
                 await asyncio.to_thread(self._store.mark, row_id, PENDING)
                 raise
+            except OutsideWindow as exc:  # the platform's window closed after our check
+                await asyncio.to_thread(self._store.mark, row_id, SKIPPED_WINDOW, str(exc))
+                return
             except ChannelError as exc:  # refused: blocked bot, deleted account, ...
                 await asyncio.to_thread(self._store.mark, row_id, FAILED, str(exc))
                 return

@@ -123,6 +123,12 @@ class PlatformRejected(ChannelError):
     """A 4xx or an application error: retrying would not help."""
 
 
+class OutsideWindow(PlatformRejected):
+    """The platform refused because its messaging window or quota for this recipient is
+    closed (Zalo OA -213/-230/-232/-234..., Messenger code 10 subcode 2018278): the
+    recipient could not have been reached now, which is not a failure of ours."""
+
+
 class TokenExpired(ChannelError):
     """The access token is no longer valid (refresh it, then retry once)."""
 

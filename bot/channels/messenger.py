@@ -29,6 +29,7 @@ from bot.channels.base import (
     EventKind,
     InboundEvent,
     OutboundMessage,
+    OutsideWindow,
     PlatformRateLimited,
     PlatformRejected,
     PlatformUnavailable,
@@ -55,6 +56,8 @@ DEFAULT_COMMENT_REPLY = "Trợ lý đã gửi tin nhắn riêng cho bạn."
 #: Graph error codes meaning "throttled" (app, user, page and custom rate limits).
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 INVALID_TOKEN_CODE = 190
+#: "(#10) This message is sent outside of allowed window." (code, error_subcode).
+OUTSIDE_WINDOW = (10, 2018278)
 #: Outcomes remembered per send step so a retry never sends the same thing twice.
 _MEMORY_SIZE = 4096
 _UNKNOWN = "?"
@@ -377,6 +380,8 @@ def _check(response: httpx.Response) -> dict[str, Any]:
         raise TokenExpired(detail)
     if status >= 500:
         raise PlatformUnavailable(detail)
+    if code == OUTSIDE_WINDOW[0] and _int(error.get("error_subcode")) == OUTSIDE_WINDOW[1]:
+        raise OutsideWindow(detail)
     raise PlatformRejected(detail)
 
 

@@ -28,6 +28,7 @@ from bot.channels.base import (
     EventKind,
     InboundEvent,
     OutboundMessage,
+    OutsideWindow,
     PlatformRateLimited,
     PlatformRejected,
     PlatformUnavailable,
@@ -65,6 +66,11 @@ TOKEN_ERRORS = frozenset({-216, -220})
 THROTTLE_ERRORS = frozenset({-32})
 #: Listed as retryable by the Chatwoot-fork client (channels.md §4.3; meaning unconfirmed).
 TRANSIENT_ERRORS = frozenset({-100})
+#: The recipient is out of reach now (channels.md "Windows, quotas and errors", the
+#: Chatwoot-fork ``WINDOW_CODES``): not following, blocked, inactive, no interaction in
+#: 7 days, expired interaction, night curfew 22h-6h, message type restricted; and the
+#: OA's message quota used up (-211, -218).
+WINDOW_ERRORS = frozenset({-211, -213, -217, -218, -227, -230, -232, -234, -244})
 # ``"timestamp": "<string>"`` or ``"timestamp": <number>`` anywhere in a webhook body.
 _TIMESTAMP_FIELD = re.compile(rb'"timestamp"\s*:\s*("(?:[^"\\]|\\[\s\S])*"|[-+0-9.eE]+)')
 _MAX_TIMESTAMPS = 4
@@ -453,6 +459,7 @@ def _error_for_code(
         return PlatformRateLimited(detail, THROTTLE_RETRY_AFTER)
     if code in TRANSIENT_ERRORS:
         return PlatformUnavailable(detail)
-    # Window (-213, -230, -232...), quota (-211, -218), validation (-201...): a retry
-    # within seconds cannot succeed.
+    if code in WINDOW_ERRORS:
+        return OutsideWindow(detail)
+    # Validation (-201...) and anything unknown: a retry within seconds cannot succeed.
     return PlatformRejected(detail)

@@ -14,7 +14,6 @@ from knowledge.codec import to_json
 from knowledge.db import transaction
 from knowledge.records import LegalBasisData, PlanData, PlanSection, ProcedureData
 from knowledge.repository import KnowledgeRepository
-from tests.bot.admin.test_admin_browser import browser  # noqa: F401  (fixture)
 from tests.bot.admin.test_upload_browser import _login
 from tests.bot.test_webchat_browser import Served, _port, _screenshot_dir
 
@@ -55,7 +54,7 @@ def _seed(factory: sessionmaker[Session]) -> None:
 def test_plan_passage_edited_in_the_browser(
     web: Any,
     factory: sessionmaker[Session],
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     _seed(factory)

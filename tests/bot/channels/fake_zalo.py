@@ -47,6 +47,8 @@ class ZaloOAFake:
         self.recipients: list[str] = []
         #: Reject every send as expired, even with a freshly issued token.
         self.reject_all_tokens = False
+        #: Users the OA may not message now (answered with error -230).
+        self.out_of_window: set[str] = set()
 
     def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         headers = _request_headers.get() or {}
@@ -55,6 +57,11 @@ class ZaloOAFake:
                 return 200, {"error": -220, "message": "access_token is expired or removed"}
             if headers.get("access_token") != self.valid_access:
                 return 200, {"error": -216, "message": "Access token is invalid"}
+            if body["recipient"]["user_id"] in self.out_of_window:
+                return 200, {
+                    "error": -230,
+                    "message": "User has not interacted with the OA in the past 7 days",
+                }
             self.delivered.append(body["message"]["text"])
             self.recipients.append(body["recipient"]["user_id"])
             user = body["recipient"]["user_id"]

@@ -257,6 +257,48 @@ def test_a_platform_down_holds_no_other_channel_and_is_given_up_after_a_day(
         assert len(tried) >= 2 and set(tried) == {502}  # once per run, none after the day
 
 
+def test_a_window_the_platform_says_is_closed_is_skipped_not_failed(db_url: str) -> None:
+    """Our record says z1 and p-in are in their windows, but Zalo answers -230 and the
+    Graph API code 10 / subcode 2018278: both count as skipped_window, not failed."""
+    with world(db_url) as w:
+        seed_audience(w)
+        w.zalo_fake.out_of_window.add("z1")
+        graph = meta.graph_responder()
+
+        def closed(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            if body.get("recipient", {}).get("id") == "p-in":
+                error = {
+                    "message": "(#10) This message is sent outside of allowed window.",
+                    "type": "OAuthException",
+                    "code": 10,
+                    "error_subcode": 2018278,
+                }
+                return 400, {"error": error}
+            return graph(path, body)
+
+        w.graph.responder = closed
+        announcement = w.store.create(text=TEXT, channels=["zalo-oa", "messenger"], author="a")
+
+        async def run() -> bool:
+            async with client() as http:
+                return await AnnouncementSender(store=w.store, adapters=adapters(w, http)).run(
+                    announcement
+                )
+
+        assert asyncio.run(run())
+        assert w.zalo_fake.recipients == ["z2"] and graph_sends(w) == []
+        view = w.store.get(announcement)
+        assert view is not None and view.state == ann.DONE
+        assert view.report["zalo-oa"] == {
+            **dict.fromkeys(ann.DELIVERY_STATES, 0),
+            "sent": 1,
+            "skipped_window": 2,
+        }
+        assert view.report["messenger"]["skipped_window"] == 2
+        assert view.report["messenger"]["failed"] == 0
+        assert states(w, announcement)[("zalo-oa", "z1")] == "skipped_window"
+
+
 def test_an_unsubscribe_after_the_snapshot_is_honoured(db_url: str) -> None:
     with world(db_url) as w:
         for user in ("201", "202", "203"):

@@ -21,6 +21,7 @@ from bot.channels.base import (
     ChannelError,
     InboundEvent,
     OutboundMessage,
+    OutsideWindow,
     PlatformRateLimited,
     PlatformRejected,
     PlatformUnavailable,
@@ -456,9 +457,9 @@ def test_oa_error_mapping(
 ) -> None:
     by_code: dict[int, type[ChannelError]] = {
         -32: PlatformRateLimited,
-        -230: PlatformRejected,
-        -213: PlatformRejected,
-        -211: PlatformRejected,
+        -230: OutsideWindow,
+        -213: OutsideWindow,
+        -211: OutsideWindow,
         -201: PlatformRejected,
     }
     wanted = expected or by_code[body["error"]]
