@@ -48,6 +48,17 @@ def open_world(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) 
     return served
 
 
+#: This test's own Telegram user and chat: the handoff it opens stays open in the
+#: session's shared database and must not silence the bot for other tests' user.
+OWN_USER = 4_242_424_242
+
+
+def _own_chat(body: bytes) -> bytes:
+    update = json.loads(body)
+    update["message"]["chat"]["id"] = update["message"]["from"]["id"] = OWN_USER
+    return json.dumps(update, ensure_ascii=False).encode()
+
+
 def _finished(world: World, event_id: str) -> bool:
     """Whether this test's Telegram event is handled (answered: replied, or passed to
     the officer). The database is shared with the other tests of the session."""
@@ -81,7 +92,7 @@ def test_personal_numbers_are_stored_masked_in_every_table(open_world: World) ->
             ("9102", f"Cho tôi gặp cán bộ. {NUMBERS}"),
             ("9103", f"Tôi gửi thêm: {NUMBERS}"),
         ):
-            body = tg.text_update(key, text)
+            body = _own_chat(tg.text_update(key, text))
             response = client.post("/webhooks/telegram", content=body, headers=tg.signed(body))
             assert response.status_code == 200
             _wait(lambda: _finished(world, key), f"the event {key} handled")  # noqa: B023
