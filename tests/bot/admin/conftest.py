@@ -20,6 +20,7 @@ from bot.admin.app import build_admin
 from bot.admin.pages import ADMIN_PAGES
 from knowledge import staff
 from knowledge.db import transaction
+from knowledge.records import ChannelData, FeeData, ProcedureData
 from knowledge.staff import create_user
 from tests.fakes import FakeIndexRefresh
 
@@ -179,3 +180,24 @@ def browser() -> Iterator[Any]:
 
 
 __all__ = ["PASSWORD", "AdminClient", "Engine", "csrf_of", "make_web", "post"]
+
+
+#: The procedure the workflow and transfer tests edit (fees 20.000 / 10.000 đồng).
+RESIDENCE = "1.004222"
+
+
+def residence_procedure() -> ProcedureData:
+    """Đăng ký thường trú (:data:`RESIDENCE`) as the portal's detail records hold it:
+    direct filing 20.000 đồng, online 10.000 đồng, 7 working days each."""
+    return ProcedureData(
+        code=RESIDENCE,
+        name="Đăng ký thường trú",
+        fields=["Đăng ký, quản lý cư trú"],
+        levels=["Cấp Xã"],
+        implementing_agencies="Công an xã",
+        channels=[
+            ChannelData("truc_tiep", 7, "working_day", "", (FeeData("Lệ phí", 20000),)),
+            ChannelData("truc_tuyen", 7, "working_day", "", (FeeData("Lệ phí", 10000),)),
+        ],
+        dataset="dvcqg_opengov_details",
+    )

@@ -12,13 +12,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.db import transaction
 from knowledge.models import AuditEntry, ChangeRequest, Revision, StaffUser
 from knowledge.readable import SHEET_PROCEDURES
-from knowledge.records import ChannelData, FeeData, ProcedureData
+from knowledge.records import ProcedureData
 from knowledge.repository import KnowledgeRepository
 from knowledge.workflow import Actor, approve, latest_revision, save_draft, submit
-from tests.bot.admin.conftest import PASSWORD, AdminClient, Login, csrf_of
+from tests.bot.admin.conftest import (
+    PASSWORD,
+    RESIDENCE,
+    AdminClient,
+    Login,
+    csrf_of,
+    residence_procedure,
+)
 from tests.bot.admin.upload_helpers import edited_workbook
 
-CODE = "1.004222"
+CODE = RESIDENCE
 OTHER = "2.000123"
 
 
@@ -27,20 +34,7 @@ def knowledge(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
         KnowledgeRepository(session).upsert(
             [
-                ProcedureData(
-                    code=CODE,
-                    name="Đăng ký thường trú",
-                    fields=["Đăng ký, quản lý cư trú"],
-                    levels=["Cấp Xã"],
-                    implementing_agencies="Công an xã",
-                    channels=[
-                        ChannelData("truc_tiep", 7, "working_day", "", (FeeData("Lệ phí", 20000),)),
-                        ChannelData(
-                            "truc_tuyen", 7, "working_day", "", (FeeData("Lệ phí", 10000),)
-                        ),
-                    ],
-                    dataset="dvcqg_opengov_details",
-                ),
+                residence_procedure(),
                 ProcedureData(
                     code=OTHER,
                     name="Cấp bản sao trích lục hộ tịch",

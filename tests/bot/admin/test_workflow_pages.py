@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.codec import to_json
 from knowledge.db import transaction
 from knowledge.models import AuditEntry, ChangeRequest
-from knowledge.records import ChannelData, FeeData, HotlineData, ProcedureData
+from knowledge.records import HotlineData, ProcedureData
 from knowledge.repository import KnowledgeRepository
-from tests.bot.admin.conftest import AdminClient, Login, csrf_of
+from tests.bot.admin.conftest import RESIDENCE, AdminClient, Login, csrf_of, residence_procedure
 from tests.fakes import FakeIndexRefresh
 
-CODE = "1.004222"
+CODE = RESIDENCE
 
 
 @pytest.fixture(autouse=True)
@@ -25,20 +25,7 @@ def knowledge(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
         KnowledgeRepository(session).upsert(
             [
-                ProcedureData(
-                    code=CODE,
-                    name="Đăng ký thường trú",
-                    fields=["Đăng ký, quản lý cư trú"],
-                    levels=["Cấp Xã"],
-                    implementing_agencies="Công an xã",
-                    channels=[
-                        ChannelData("truc_tiep", 7, "working_day", "", (FeeData("Lệ phí", 20000),)),
-                        ChannelData(
-                            "truc_tuyen", 7, "working_day", "", (FeeData("Lệ phí", 10000),)
-                        ),
-                    ],
-                    dataset="dvcqg_opengov_details",
-                ),
+                residence_procedure(),
                 ProcedureData(
                     code="2.000123", name="Cấp bản sao trích lục hộ tịch", fields=["Hộ tịch"]
                 ),
