@@ -35,6 +35,7 @@ import numpy.typing as npt
 from indexer.families import (
     FUNCTION_WORDS,
     Base,
+    NameView,
     Profile,
     Profiles,
     accented_words,
@@ -96,6 +97,11 @@ FEATURES: tuple[str, ...] = (
     "header_field",
     "name_length",
     "query_length",
+    "name_covered_gap",
+    "query_covered_gap",
+    "own_words_matched",
+    "own_words_unmatched",
+    "sibling_words_matched",
 )
 
 _LEVEL_WORDS = {
@@ -294,9 +300,16 @@ def candidate_features(
     contained = [view.contains_name(p.words) for p in found]
     longest = max((len(p.words) for p, c in zip(found, contained, strict=True) if c), default=0)
     query_length = float(len(view.content))
+    names = [profiles.derived(p) for p in found]
+    covered = [
+        sum(n.weights[w] for w in n.content_set & view.expanded) / (n.content_idf or 1.0)
+        for n in names
+    ]
+    reach = [sum(v for w, v in query_weights.items() if w in n.word_set) for n in names]
+    contrast = _sibling_contrast(names, view.expanded)
     rows: list[list[float]] = []
     for rank, (hit, profile, inside) in enumerate(zip(hits, found, contained, strict=True), 1):
-        name = profiles.derived(profile)
+        name = names[rank - 1]
         expanded_name = name.content_set & view.expanded
         matched_idf = sum(name.weights[w] for w in expanded_name)
         query_covered = sum(v for w, v in query_weights.items() if w in name.word_set)
@@ -357,9 +370,55 @@ def candidate_features(
                 float(hit.field == "header"),  # header_field
                 len(profile.words),  # name_length
                 query_length,  # query_length
+                max(covered) - covered[rank - 1],  # name_covered_gap
+                (max(reach) - reach[rank - 1]) / query_idf,  # query_covered_gap
+                *contrast[rank - 1],  # own_words_matched/_unmatched, sibling_words_matched
             ]
         )
     return np.asarray(rows, dtype=np.float32)
+
+
+#: Candidates compared with each other for the contrast features (the first stage's
+#: best; the right record is among its first ten for 97 % of train questions).
+_CONTRAST_DEPTH = 10
+
+
+def _sibling_contrast(
+    names: Sequence[NameView], asked: frozenset[str]
+) -> list[tuple[float, float, float]]:
+    """Per candidate, against its nearest sibling among the first candidates.
+
+    Near-identical names ("Đăng ký thuế lần đầu … là cá nhân" / "… là tổ chức") differ
+    by a few words, and the question decides between them by naming one side. The
+    nearest sibling is the other candidate whose content words overlap most (Jaccard).
+    Returns IDF sums: the candidate's own words (not in the sibling) the question holds,
+    its own words it does not hold, and the sibling's own words the question holds.
+    """
+    top = names[:_CONTRAST_DEPTH]
+    out: list[tuple[float, float, float]] = []
+    for i, name in enumerate(names):
+        words = name.content_set
+        best: NameView | None = None
+        best_overlap = 0.0
+        for j, other in enumerate(top):
+            if j == i or not other.content_set or not words:
+                continue
+            overlap = len(words & other.content_set) / len(words | other.content_set)
+            if overlap > best_overlap:
+                best, best_overlap = other, overlap
+        if best is None:
+            out.append((0.0, 0.0, 0.0))
+            continue
+        own = words - best.content_set
+        theirs = best.content_set - words
+        out.append(
+            (
+                sum(name.weights[w] for w in own if w in asked),
+                sum(name.weights[w] for w in own if w not in asked),
+                sum(best.weights[w] for w in theirs if w in asked),
+            )
+        )
+    return out
 
 
 class RerankerError(RuntimeError):

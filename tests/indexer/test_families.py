@@ -35,6 +35,8 @@ NAMES = {
     "3.000348": ("Cấp lại giấy phép lái xe", ["Cấp tỉnh"]),
     "2.002895": ("Thủ tục phát hành phim tài liệu (cấp Trung ương)", ["Cấp bộ"]),
     "2.002897": ("Thủ tục phát hành phim tài liệu (cấp tỉnh)", ["Cấp tỉnh"]),
+    "1.008498": ("Đăng ký thuế lần đầu đối với người nộp thuế là cá nhân", ["Cấp tỉnh"]),
+    "2.002225": ("Đăng ký thuế lần đầu đối với người nộp thuế là tổ chức", ["Cấp tỉnh"]),
 }
 
 
@@ -212,6 +214,29 @@ def test_every_glossary_line_is_reachable(glossary: Glossary) -> None:
         assert all(e in found for e in wanted), (entry.term, found)
         if not wanted:
             assert found == [], entry.term
+
+
+def test_contrast_features_tell_near_identical_names_apart(
+    profiles: Profiles, glossary: Glossary, fillers: QueryFillers
+) -> None:
+    """Two names that differ by one side ("cá nhân" / "tổ chức"): the question's word
+    counts for the side it names and against the other, whichever ranked first."""
+    hits = [_hit("2.002225", 1), _hit("1.008498", 2)]
+    view = QueryView.of("đăng ký thuế lần đầu cho cá nhân mất mấy ngày", glossary, fillers)
+    column = dict(zip(FEATURES, candidate_features(view, hits, profiles).T, strict=True))
+    organisation, person = 0, 1
+    assert column["own_words_matched"][person] > 0
+    assert column["own_words_matched"][organisation] == 0
+    assert column["own_words_unmatched"][organisation] > 0
+    assert column["sibling_words_matched"][organisation] > 0
+    assert column["sibling_words_matched"][person] == 0
+    assert column["name_covered_gap"][person] == 0
+    assert column["name_covered_gap"][organisation] > 0
+    # A question naming neither side leaves both even.
+    view = QueryView.of("đăng ký thuế lần đầu mất mấy ngày", glossary, fillers)
+    column = dict(zip(FEATURES, candidate_features(view, hits, profiles).T, strict=True))
+    assert list(column["own_words_matched"]) == [0.0, 0.0]
+    assert list(column["sibling_words_matched"]) == [0.0, 0.0]
 
 
 def test_a_question_holding_a_variants_whole_name_names_it(
