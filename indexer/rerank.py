@@ -6,8 +6,9 @@ its first thirty for nearly every question, but often not first: a variant
 needs. Here every candidate gets a feature vector (:data:`FEATURES`): each list's raw
 score and rank, how much of the question the name covers and the other way round,
 IDF-weighted unmatched name words, whether a variant's qualifier is named, family and
-same-name flags, level, target group, record kind and detail. A LightGBM LambdaRank
-model (``indexer/data/reranker.txt``, trained by ``tthc rank train``) orders them;
+same-name flags, level, target group, record kind and detail. LightGBM LambdaRank
+models (``indexer/data/reranker*.txt``, one per seed, averaged; trained by
+``tthc rank train``) order them;
 then two rules the model cannot break:
 
 * a variant never outranks its base unless the question names the variant's
@@ -426,10 +427,13 @@ class RerankerError(RuntimeError):
 
 
 class LightGBMReranker:
-    """Scores candidate rows with a LightGBM model file (higher is better).
+    """Scores candidate rows with LightGBM models (higher is better).
 
-    The file is LightGBM's text format followed by nothing else; its sidecar
-    ``<file>.json`` records the feature names and the SHA-256 of the training data.
+    ``path`` is LightGBM's text format; its sidecar ``<file>.json`` records the feature
+    names, the SHA-256 of the training data and ``members``: the model files, beside
+    ``path``, whose scores are averaged (the same examples learnt with different
+    random seeds; averaging them is steadier on questions none of them has seen).
+    A sidecar without ``members`` means ``path`` alone.
     """
 
     def __init__(self, path: Path = DEFAULT_MODEL) -> None:
@@ -438,26 +442,34 @@ class LightGBMReranker:
         meta_path = path.with_suffix(".json")
         try:
             meta = json.loads(meta_path.read_text("utf-8"))
-            self._booster = lightgbm.Booster(model_file=str(path))
-        except (OSError, ValueError, lightgbm.basic.LightGBMError) as exc:
+            names = meta.get("members") or [path.name]
+            self._boosters = [
+                lightgbm.Booster(model_file=str(path.with_name(str(name)))) for name in names
+            ]
+        except (OSError, ValueError, TypeError, lightgbm.basic.LightGBMError) as exc:
             raise RerankerError(f"cannot load the reranker {path}: {exc}") from exc
         if tuple(meta.get("features", ())) != FEATURES:
             raise RerankerError(f"{path} was trained on other features; retrain: tthc rank train")
         self.meta: dict[str, Any] = meta
 
     @classmethod
-    def from_booster(cls, booster: Any, meta: dict[str, Any] | None = None) -> LightGBMReranker:
-        """A reranker over a model trained in this process (cross-validation)."""
+    def from_boosters(
+        cls, boosters: Sequence[Any], meta: dict[str, Any] | None = None
+    ) -> LightGBMReranker:
+        """A reranker over models trained in this process (cross-validation)."""
         self = cls.__new__(cls)
-        self._booster = booster
+        self._boosters = list(boosters)
         self.meta = meta or {"features": list(FEATURES)}
         return self
 
     def scores(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        """One score per row (single-threaded: a query has ~30 rows)."""
+        """One score per row: the members' mean (single-threaded: a query has ~30 rows)."""
         if rows.shape[0] == 0:
             return np.zeros(0)
-        return np.asarray(self._booster.predict(rows, num_threads=1), dtype=np.float64)
+        total = np.zeros(rows.shape[0], dtype=np.float64)
+        for booster in self._boosters:
+            total += np.asarray(booster.predict(rows, num_threads=1), dtype=np.float64)
+        return total / len(self._boosters)
 
 
 def family_order(
