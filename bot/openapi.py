@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.intake import MAX_QUESTION_CHARS
+from bot.engine.model import ANSWER_STATUSES
 
 _ERROR = {
     "type": "object",
@@ -58,16 +59,7 @@ _ANSWER = {
         **_REPLY_FIELDS,
         "status": {
             "type": "string",
-            "enum": [
-                "answered",
-                "clarify",
-                "no_answer",
-                "out_of_scope",
-                "smalltalk",
-                "handoff",
-                "too_long",
-                "error",
-            ],
+            "enum": list(ANSWER_STATUSES),
         },
     },
 }

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 Status = Literal[
     "answered", "clarify", "no_answer", "out_of_scope", "smalltalk", "handoff", "too_long"
 ]
+#: Every status a reply to a question can carry, in this order: the engine's own
+#: (:data:`Status`) and ``"error"``, which the serving layer records when the engine
+#: failed. The reports, the OpenAPI document and the tests take the list from here.
+ANSWER_STATUSES: tuple[str, ...] = (*get_args(Status), "error")
 Aspect = Literal[
     "documents", "fee", "time", "where", "steps", "legal_basis", "conditions", "result", "online"
 ]

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.engine.model import ANSWER_STATUSES
 from bot.reports.periods import VIETNAM, Period
 from knowledge.models import (
     AnswerExchange,
@@ -39,18 +40,7 @@ from knowledge.models import (
     UnansweredQuestion,
 )
 
-QUESTION_STATUSES = frozenset(
-    {
-        "answered",
-        "clarify",
-        "no_answer",
-        "out_of_scope",
-        "smalltalk",
-        "handoff",
-        "too_long",
-        "error",
-    }
-)
+QUESTION_STATUSES = frozenset(ANSWER_STATUSES)
 UNANSWERED_STATUSES = frozenset({"no_answer", "too_long", "error"})
 
 #: Vietnamese names of the channels, as the reports print them.

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.engine.model import ANSWER_STATUSES
 from knowledge.db import transaction
 from knowledge.models import (
     AnswerExchange,
@@ -81,16 +82,7 @@ def seed(factory: sessionmaker[Session]) -> None:
         for code, (name, fields, level) in PROCEDURES.items():
             session.add(Procedure(code=code, name=name, fields=fields, online_level=level))
         latency = 0
-        questions = {
-            "answered",
-            "clarify",
-            "no_answer",
-            "out_of_scope",
-            "smalltalk",
-            "handoff",
-            "too_long",
-            "error",
-        }
+        questions = set(ANSWER_STATUSES)
         for i, (channel, status, codes, promoted, at) in enumerate(Q4):
             if status in questions:
                 latency += 100
