@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,8 @@ from bot.admin.app import build_admin
 from bot.admin.pages import ADMIN_PAGES
 from knowledge import staff
 from knowledge.db import transaction
-from knowledge.records import ChannelData, FeeData, ProcedureData
+from knowledge.records import ChannelData, FeeData, PlanData, PlanSection, ProcedureData
+from knowledge.repository import KnowledgeRepository
 from knowledge.staff import create_user
 from tests.fakes import FakeIndexRefresh
 
@@ -201,3 +203,24 @@ def residence_procedure() -> ProcedureData:
         ],
         dataset="dvcqg_opengov_details",
     )
+
+
+#: The plan the plan pages edit: Hà Tĩnh's Sở Tư pháp, CCHC propaganda for 2020.
+PLAN = "733/KH-STP"
+
+
+def seed_plan(
+    factory: sessionmaker[Session], sections: list[PlanSection], *others: PlanData | ProcedureData
+) -> None:
+    """Publish plan :data:`PLAN` with ``sections``, and ``others`` with it, as an import."""
+    plan = PlanData(
+        number=PLAN,
+        title="Kế hoạch tuyên truyền cải cách hành chính năm 2020",
+        issuer="Sở Tư pháp",
+        issued_on=dt.date(2019, 12, 30),
+        province="Hà Tĩnh",
+        year=2020,
+        sections=sections,
+    )
+    with transaction(factory) as session:
+        KnowledgeRepository(session).upsert([plan, *others], author="import")

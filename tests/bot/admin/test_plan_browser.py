@@ -4,7 +4,6 @@ Also the procedure form's new rows (a document, a legal basis) as a browser subm
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -12,43 +11,30 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.codec import to_json
 from knowledge.db import transaction
-from knowledge.records import LegalBasisData, PlanData, PlanSection, ProcedureData
+from knowledge.records import LegalBasisData, PlanSection, ProcedureData
 from knowledge.repository import KnowledgeRepository
+from tests.bot.admin.conftest import PLAN, seed_plan
 from tests.bot.admin.test_upload_browser import _login
 from tests.bot.test_webchat_browser import Served, _port, _screenshot_dir
 
-PLAN = "733/KH-STP"
 OLD = "Đăng tải thủ tục hành chính mới trên Trang thông tin điện tử của Sở."
 NEW = "Đăng tải thủ tục hành chính mới trên Trang thông tin điện tử và Fanpage của Sở."
 
 
 def _seed(factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        KnowledgeRepository(session).upsert(
-            [
-                PlanData(
-                    number=PLAN,
-                    title="Kế hoạch tuyên truyền cải cách hành chính năm 2020",
-                    issuer="Sở Tư pháp",
-                    issued_on=dt.date(2019, 12, 30),
-                    province="Hà Tĩnh",
-                    year=2020,
-                    sections=[
-                        PlanSection(
-                            "I.",
-                            "NỘI DUNG",
-                            children=[PlanSection("1.", "Hình thức tuyên truyền", OLD)],
-                        )
-                    ],
-                ),
-                ProcedureData(
-                    code="1.001193",
-                    name="Đăng ký khai sinh",
-                    legal_bases=[LegalBasisData("60/2014/QH13", "Luật Hộ tịch")],
-                ),
-            ],
-            author="import",
-        )
+    seed_plan(
+        factory,
+        [
+            PlanSection(
+                "I.", "NỘI DUNG", children=[PlanSection("1.", "Hình thức tuyên truyền", OLD)]
+            )
+        ],
+        ProcedureData(
+            code="1.001193",
+            name="Đăng ký khai sinh",
+            legal_bases=[LegalBasisData("60/2014/QH13", "Luật Hộ tịch")],
+        ),
+    )
 
 
 def test_plan_passage_edited_in_the_browser(

@@ -27,10 +27,9 @@ from knowledge.db import transaction
 from knowledge.models import ChangeRequest
 from knowledge.records import DocumentData, LegalBasisData, PlanData, PlanSection, ProcedureData
 from knowledge.repository import KnowledgeRepository
-from tests.bot.admin.conftest import AdminClient, Login, csrf_of
+from tests.bot.admin.conftest import PLAN, AdminClient, Login, csrf_of, seed_plan
 from tests.fakes import FakeEmbedder, FakeIndexRefresh
 
-PLAN = "733/KH-STP"
 CODE = "1.001193"
 PASSAGE = "Đăng tải các thủ tục hành chính mới trên Trang thông tin điện tử của Sở."
 NEW_PASSAGE = "Tổ chức livestream hỏi đáp thủ tục hành chính mỗi quý trên Fanpage của Sở."
@@ -38,51 +37,40 @@ NEW_PASSAGE = "Tổ chức livestream hỏi đáp thủ tục hành chính mỗi
 
 @pytest.fixture(autouse=True)
 def knowledge(factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        KnowledgeRepository(session).upsert(
-            [
-                PlanData(
-                    number=PLAN,
-                    title="Kế hoạch tuyên truyền cải cách hành chính năm 2020",
-                    issuer="Sở Tư pháp",
-                    issued_on=dt.date(2019, 12, 30),
-                    province="Hà Tĩnh",
-                    year=2020,
-                    sections=[
-                        PlanSection(
-                            "I.",
-                            "MỤC ĐÍCH, YÊU CẦU",
-                            children=[PlanSection("1.", "Nâng cao nhận thức", PASSAGE)],
-                        ),
-                        PlanSection(
-                            "II.",
-                            "PHỤ LỤC",
-                            children=[
-                                PlanSection(
-                                    "table",
-                                    "",
-                                    rows=[["STT", "Nội dung"], ["1", "Tuyên truyền | cổ động"]],
-                                )
-                            ],
-                        ),
-                    ],
-                ),
-                PlanData(
-                    number="152/KH-UBND",
-                    title="Kế hoạch cải cách hành chính năm 2021",
-                    province="Bình Thuận",
-                    year=2021,
-                    sections=[PlanSection("I.", "MỤC TIÊU", "Nâng cao chỉ số hài lòng.")],
-                ),
-                ProcedureData(
-                    code=CODE,
-                    name="Đăng ký khai sinh",
-                    documents=[DocumentData("Tờ khai đăng ký khai sinh", 1, None, True, True)],
-                    legal_bases=[LegalBasisData("Luật Hộ tịch năm 2014", "")],
-                ),
-            ],
-            author="import",
-        )
+    seed_plan(
+        factory,
+        [
+            PlanSection(
+                "I.",
+                "MỤC ĐÍCH, YÊU CẦU",
+                children=[PlanSection("1.", "Nâng cao nhận thức", PASSAGE)],
+            ),
+            PlanSection(
+                "II.",
+                "PHỤ LỤC",
+                children=[
+                    PlanSection(
+                        "table",
+                        "",
+                        rows=[["STT", "Nội dung"], ["1", "Tuyên truyền | cổ động"]],
+                    )
+                ],
+            ),
+        ],
+        PlanData(
+            number="152/KH-UBND",
+            title="Kế hoạch cải cách hành chính năm 2021",
+            province="Bình Thuận",
+            year=2021,
+            sections=[PlanSection("I.", "MỤC TIÊU", "Nâng cao chỉ số hài lòng.")],
+        ),
+        ProcedureData(
+            code=CODE,
+            name="Đăng ký khai sinh",
+            documents=[DocumentData("Tờ khai đăng ký khai sinh", 1, None, True, True)],
+            legal_bases=[LegalBasisData("Luật Hộ tịch năm 2014", "")],
+        ),
+    )
 
 
 class _Form(HTMLParser):
