@@ -302,18 +302,17 @@ def candidate_features(
     longest = max((len(p.words) for p, c in zip(found, contained, strict=True) if c), default=0)
     query_length = float(len(view.content))
     names = [profiles.derived(p) for p in found]
-    covered = [
-        sum(n.weights[w] for w in n.content_set & view.expanded) / (n.content_idf or 1.0)
-        for n in names
-    ]
+    # IDF of each name's words the question holds (glossary wordings included), and of the
+    # question's words each name holds: the coverage features and their gaps to the best.
+    matched = [sum(n.weights[w] for w in n.content_set & view.expanded) for n in names]
+    covered = [m / (n.content_idf or 1.0) for m, n in zip(matched, names, strict=True)]
     reach = [sum(v for w, v in query_weights.items() if w in n.word_set) for n in names]
     contrast = _sibling_contrast(names, view.expanded)
     rows: list[list[float]] = []
     for rank, (hit, profile, inside) in enumerate(zip(hits, found, contained, strict=True), 1):
         name = names[rank - 1]
-        expanded_name = name.content_set & view.expanded
-        matched_idf = sum(name.weights[w] for w in expanded_name)
-        query_covered = sum(v for w, v in query_weights.items() if w in name.word_set)
+        matched_idf = matched[rank - 1]
+        query_covered = reach[rank - 1]
         name_bigrams = name.bigrams
         named = qualifier_named(view, profile, profiles)
         raw, sources = hit.raw, hit.sources
@@ -337,7 +336,7 @@ def candidate_features(
                 1 / sources["keyword_titles"] if "keyword_titles" in sources else 0.0,
                 titles / best_titles,  # titles_rel
                 query_covered / query_idf,  # query_covered
-                matched_idf / (name.content_idf or 1.0),  # name_covered
+                covered[rank - 1],  # name_covered
                 name.content_idf - matched_idf,  # name_unmatched_idf
                 query_total - query_covered,  # query_unmatched_idf
                 len(name_bigrams & view.bigrams) / len(name_bigrams) if name_bigrams else 0.0,
