@@ -260,6 +260,12 @@ def test_chat_page(
     assert pending.inner_text() == "đang trả lời…"
     assert page.locator("#send").is_disabled()
     assert page.locator("#q").input_value() == ""
+    # A question typed while the answer is pending stays in the box and is not sent.
+    page.fill("#q", CHOICES)
+    page.press("#q", "Enter")
+    assert page.locator("#q").input_value() == CHOICES
+    assert page.locator(".msg.user").count() == 1
+    page.fill("#q", "")
     gate.set()
     answerer.gate = None
     answer = page.locator(".msg.bot").filter(has_text="10.000 đồng")
@@ -419,9 +425,13 @@ def test_widget_on_another_site_with_storage_blocked(
     # ...and the chat still answers, keeping one session for the conversation in memory.
     navigations: list[str] = []
     page.on("framenavigated", lambda f: navigations.append(f.url))
-    for question in (FEE, CHOICES):
-        frame.fill("#q", question)
-        frame.press("#q", "Enter")
+    # One question at a time, as a citizen does: while an answer is pending the chat keeps a
+    # newly typed question in the box instead of sending it.
+    frame.fill("#q", FEE)
+    frame.press("#q", "Enter")
+    frame.locator(".msg.bot").filter(has_text="10.000 đồng").wait_for(timeout=10_000)
+    frame.fill("#q", CHOICES)
+    frame.press("#q", "Enter")
     frame.locator(".msg.bot .actions button").filter(has_text="4.").wait_for(timeout=10_000)
     assert frame.locator(".msg.bot").filter(has_text="10.000 đồng").count() == 1
     assert navigations == [] and frame.url == chat_url
