@@ -234,6 +234,24 @@ async def thread(request: Request) -> Response:
     return render(request, "_thread.html", history=history, **_common(request, staff))
 
 
+async def _audit(
+    request: Request, staff: Staff, action: str, handoff_id: int, detail: dict[str, Any]
+) -> None:
+    """One audit line for an action on a handoff (``detail["refused"]`` when refused)."""
+    await audit(
+        request, staff, action, target_kind="handoff", target_key=str(handoff_id), detail=detail
+    )
+
+
+async def _refused(
+    request: Request, staff: Staff, action: str, handoff_id: int, exc: HandoffError
+) -> Response:
+    """A claim or release the service refused: audited, said, back to the conversation."""
+    await _audit(request, staff, action, handoff_id, {"refused": str(exc)})
+    flash(request, str(exc), "error")
+    return redirect(request, f"/inbox/{handoff_id}")
+
+
 async def claim(request: Request) -> Response:
     staff = await require(request, *OFFICERS)
     handoff_id = int(request.path_params["id"])
@@ -241,24 +259,8 @@ async def claim(request: Request) -> Response:
     try:
         view = await asyncio.to_thread(service.claim, handoff_id, staff.username)
     except HandoffError as exc:
-        await audit(
-            request,
-            staff,
-            "handoff.claim",
-            target_kind="handoff",
-            target_key=str(handoff_id),
-            detail={"refused": str(exc)},
-        )
-        flash(request, str(exc), "error")
-        return redirect(request, f"/inbox/{handoff_id}")
-    await audit(
-        request,
-        staff,
-        "handoff.claim",
-        target_kind="handoff",
-        target_key=str(handoff_id),
-        detail={"channel": view.channel},
-    )
+        return await _refused(request, staff, "handoff.claim", handoff_id, exc)
+    await _audit(request, staff, "handoff.claim", handoff_id, {"channel": view.channel})
     flash(request, texts.CLAIMED)
     return redirect(request, f"/inbox/{handoff_id}")
 
@@ -284,25 +286,17 @@ async def reply(request: Request) -> Response:
         status = 409 if isinstance(exc, HandoffConflict | ReplyWindowClosed) else 400
         if isinstance(exc, HandoffNotFound):
             status = 409
-        await audit(
-            request,
-            staff,
-            "handoff.reply",
-            target_kind="handoff",
-            target_key=str(handoff_id),
-            detail={"refused": str(exc)},
-        )
+        await _audit(request, staff, "handoff.reply", handoff_id, {"refused": str(exc)})
         return await _conversation(
             request, staff, handoff_id, status_code=status, draft=text, error=str(exc)
         )
     view = await asyncio.to_thread(service.get, handoff_id)
-    await audit(
+    await _audit(
         request,
         staff,
         "handoff.reply",
-        target_kind="handoff",
-        target_key=str(handoff_id),
-        detail={
+        handoff_id,
+        {
             "channel": view.channel,
             "queue_id": receipt.inbox_id,
             "tag": receipt.tag,
@@ -335,23 +329,9 @@ async def release(request: Request) -> Response:
     try:
         view = await asyncio.to_thread(service.release, handoff_id, staff.username)
     except HandoffError as exc:
-        await audit(
-            request,
-            staff,
-            "handoff.release",
-            target_kind="handoff",
-            target_key=str(handoff_id),
-            detail={"refused": str(exc)},
-        )
-        flash(request, str(exc), "error")
-        return redirect(request, f"/inbox/{handoff_id}")
-    await audit(
-        request,
-        staff,
-        "handoff.release",
-        target_kind="handoff",
-        target_key=str(handoff_id),
-        detail={"channel": view.channel, "notified": told},
+        return await _refused(request, staff, "handoff.release", handoff_id, exc)
+    await _audit(
+        request, staff, "handoff.release", handoff_id, {"channel": view.channel, "notified": told}
     )
     if why_not:
         flash(request, texts.RELEASED_NOT_NOTIFIED.format(reason=why_not), "warn")
