@@ -15,11 +15,16 @@ from indexer import integrity
 from indexer.build import INDEXED_KINDS
 from indexer.components import make_retriever
 from indexer.evaluation import EvalFileError, evaluate, format_report, load_eval_file
+from indexer.examples import ExampleMemory
 from indexer.rank_training import (
+    Example,
     cross_validate,
+    example_memories,
     featurise,
     first_stages,
     generated_examples,
+    memory_fold,
+    query_vectors,
     split_items,
     strict_train_examples,
     train_model,
@@ -370,7 +375,8 @@ def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | 
     """Retrain the ranker on the train split plus questions made from record names.
 
     Needs a built index (the first stage gives the candidates). The test split is
-    never read.
+    never read. The train questions are written beside the model, with their query
+    embeddings, as the example questions the ranker consults (example_questions.*).
 
     \b
     Example:
@@ -386,23 +392,35 @@ def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | 
     examples = strict_train_examples(list(eval_paths))
     made = generated_examples(gen.profiles, retriever.titles(), per_kind=generated)
     sources = {"eval-train": len(examples), "generated": len(made)}
+    everyone = [e.question for e in [*examples, *made]]
+    bar = _progress(len(everyone), "Nhúng câu hỏi")
+    vectors = query_vectors(retriever, everyone, on_progress=bar.update)
+    bar.close()
     if folds is not None:
-        bar = _progress(len(examples) + len(made), "Giai đoạn 1")
-        hits = first_stages(
-            retriever, [e.question for e in [*examples, *made]], on_progress=bar.update
-        )
+        bar = _progress(len(everyone), "Giai đoạn 1")
+        hits = first_stages(retriever, everyone, on_progress=bar.update)
         bar.close()
-        report = cross_validate(retriever, examples, made, folds=folds, hits=hits)
+        report = cross_validate(retriever, examples, made, folds=folds, hits=hits, vectors=vectors)
         click.echo(
             f"{folds}-fold CV, train split ({report['n']} câu hỏi): "
             f"R@1 {report['recall@1']:.3f}  R@5 {report['recall@5']:.3f}  "
             f"MRR {report['mrr']:.3f}"
         )
         return
-    bar = _progress(len(examples) + len(made), "Tạo đặc trưng")
-    matrix, labels, groups, lines = featurise(retriever, examples + made, on_progress=bar.update)
+    # Each train question is compared with the example questions of the other parts;
+    # the name-made questions, like a new question, with all of them.
+    full, parts = example_memories(examples, vectors, retriever.embedder.model_id)
+
+    def memory(example: Example) -> ExampleMemory:
+        own = example.source == "eval-train"
+        return parts[memory_fold(example.question)] if own else full
+
+    bar = _progress(len(everyone), "Tạo đặc trưng")
+    matrix, labels, groups, lines = featurise(
+        retriever, examples + made, memory=memory, vectors=vectors, on_progress=bar.update
+    )
     bar.close()
-    meta = train_model(matrix, labels, groups, lines, out, sources=sources)
+    meta = train_model(matrix, labels, groups, lines, out, sources=sources, examples=full)
     click.echo(
         f"{out}: {meta['examples']} câu hỏi, {meta['rows']} ứng viên, "
         f"sha256 {meta['training_sha256'][:12]}"

@@ -10,6 +10,11 @@ Examples come from two places, and never from a test split:
   variant its base's name with an aspect phrase, labelled with the base (a citizen
   who names no qualifier needs the base).
 
+The train questions are also written beside the model as its example questions
+(:mod:`indexer.examples`), which the second stage consults for every new question. In
+training, each train question is compared only with the examples of the other
+:data:`MEMORY_FOLDS` parts (never with itself), and a name-made question with all.
+
 For each example the first stage gives up to 30 candidates; a candidate is relevant
 when its key is in ``expected``. The model is LightGBM's LambdaRank, learnt once per
 seed of :data:`SEEDS` on the same examples (their scores are averaged); the files are
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from indexer.evaluation import EvalItem, Tally, first_rank, load_eval_file, miss
+from indexer.examples import EXAMPLE_FEATURES, ExampleMemory
 from indexer.families import Profiles
 from indexer.rerank import (
     FEATURES,
@@ -64,6 +70,12 @@ PARAMS: dict[str, Any] = {
 #: split: single seeds 0.825 / 0.825 / 0.828 / 0.825 (seeds 7, 8, 9, 10), averages of
 #: three 0.832 (7, 8, 9) and 0.836 (10, 11, 12).
 SEEDS: tuple[int, ...] = (7, 8, 9)
+
+#: Parts of the train split for the example features of train questions
+#: (see :func:`example_memories`).
+MEMORY_FOLDS = 5
+
+Vector = np.ndarray[Any, Any]
 
 
 def split_of(question: str) -> str:
@@ -148,39 +160,122 @@ def first_stages(
     return out
 
 
+def query_vectors(
+    retriever: HybridRetriever,
+    questions: Iterable[str],
+    *,
+    on_progress: Callable[[int], object] | None = None,
+) -> dict[str, Vector]:
+    """Each distinct question's query embedding (:meth:`HybridRetriever.query_vector`)."""
+    out: dict[str, Vector] = {}
+    for question in questions:
+        if question not in out:
+            out[question] = retriever.query_vector(question)
+        if on_progress is not None:
+            on_progress(1)
+    return out
+
+
+def memory_fold(question: str) -> int:
+    """The part (of :data:`MEMORY_FOLDS`) a train question's example features are
+    computed without: its own part is left out of the memory it is compared with."""
+    return fold_of("memory:" + question, MEMORY_FOLDS)
+
+
+def example_memories(
+    examples: Sequence[Example], vectors: dict[str, Vector], model_id: str
+) -> tuple[ExampleMemory, dict[int, ExampleMemory]]:
+    """The memory of all ``examples`` (what serves, and what the name-made questions
+    are compared with) and, per :func:`memory_fold` part, the memory without that part.
+
+    A train question compared with a memory holding itself would find its own label at
+    cosine 1; the model would learn to trust the memory far more than a new question
+    can. So each train question is featurised against the memory without its part.
+    """
+    items = [(e.question, e.expected) for e in examples]
+    full = ExampleMemory.of(items, vectors, model_id)
+    parts = {
+        part: ExampleMemory.of(
+            [(e.question, e.expected) for e in examples if memory_fold(e.question) != part],
+            vectors,
+            model_id,
+        )
+        for part in range(MEMORY_FOLDS)
+    }
+    return full, parts
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One example's candidate rows (example columns not filled in yet)."""
+
+    example: Example
+    rows: np.ndarray[Any, Any]
+    labels: np.ndarray[Any, Any]
+    keys: list[str]
+
+
+def _rows(
+    retriever: HybridRetriever, example: Example, hits: dict[str, list[SearchHit]] | None
+) -> _Rows | None:
+    gen = retriever.generation()
+    found = hits.get(example.question) if hits is not None else None
+    if found is None:
+        found = retriever.first_stage(example.question, k=retriever.candidates)
+    wanted = set(example.expected)
+    relevant = np.array([float(h.id in wanted) for h in found], dtype=np.float32)
+    if not found or relevant.sum() == 0:
+        return None  # a group without a relevant candidate teaches a ranking model nothing
+    view = QueryView.of(example.question, retriever.glossary, retriever.fillers)
+    rows = candidate_features(view, found, gen.profiles)
+    return _Rows(example, rows, relevant, [h.id for h in found])
+
+
+def _assemble(
+    parts: Sequence[tuple[_Rows, ExampleMemory]], vectors: dict[str, Vector]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list[int], list[str]]:
+    """Stack rows, filling each one's example columns from its memory."""
+    width = len(EXAMPLE_FEATURES)
+    blocks, labels, groups, lines = [], [], [], []
+    for part, memory in parts:
+        rows = part.rows.copy()
+        rows[:, -width:] = memory.features(vectors.get(part.example.question), part.keys)
+        blocks.append(rows)
+        labels.append(part.labels)
+        groups.append(len(part.keys))
+        lines.append(
+            json.dumps([part.example.question, sorted(part.example.expected)], ensure_ascii=False)
+        )
+    if not blocks:
+        return np.zeros((0, len(FEATURES)), dtype=np.float32), np.zeros(0), [], []
+    return np.vstack(blocks), np.concatenate(labels), groups, lines
+
+
 def featurise(
     retriever: HybridRetriever,
     examples: Sequence[Example],
     *,
     hits: dict[str, list[SearchHit]] | None = None,
+    memory: Callable[[Example], ExampleMemory] | None = None,
+    vectors: dict[str, Vector] | None = None,
     on_progress: Callable[[int], object] | None = None,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list[int], list[str]]:
-    """Feature rows, labels and group sizes; groups without a relevant candidate are
-    left out (they teach a ranking model nothing). ``hits`` holds first-stage
-    candidates already computed (see :func:`first_stages`)."""
-    gen = retriever.generation()
-    rows: list[np.ndarray[Any, Any]] = []
-    labels: list[np.ndarray[Any, Any]] = []
-    groups: list[int] = []
-    lines: list[str] = []
+    """Feature rows, labels, group sizes and one training line per kept example.
+
+    Groups without a relevant candidate are left out. ``hits`` holds first-stage
+    candidates already computed (see :func:`first_stages`); ``memory`` gives the
+    example questions each example is compared with (with its query embedding from
+    ``vectors``; without them the example columns keep their "no example" values).
+    """
+    kept: list[tuple[_Rows, ExampleMemory]] = []
+    none = ExampleMemory.none()
     for example in examples:
-        found = hits.get(example.question) if hits is not None else None
-        if found is None:
-            found = retriever.first_stage(example.question, k=retriever.candidates)
+        part = _rows(retriever, example, hits)
         if on_progress is not None:
             on_progress(1)
-        wanted = set(example.expected)
-        relevant = np.array([float(h.id in wanted) for h in found], dtype=np.float32)
-        if not found or relevant.sum() == 0:
-            continue
-        view = QueryView.of(example.question, retriever.glossary, retriever.fillers)
-        rows.append(candidate_features(view, found, gen.profiles))
-        labels.append(relevant)
-        groups.append(len(found))
-        lines.append(json.dumps([example.question, sorted(wanted)], ensure_ascii=False))
-    matrix = np.vstack(rows) if rows else np.zeros((0, len(FEATURES)), dtype=np.float32)
-    target = np.concatenate(labels) if labels else np.zeros(0, dtype=np.float32)
-    return matrix, target, groups, lines
+        if part is not None:
+            kept.append((part, memory(example) if memory is not None else none))
+    return _assemble(kept, vectors or {})
 
 
 def fit(matrix: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], groups: list[int]) -> list[Any]:
@@ -208,33 +303,47 @@ def cross_validate(
     *,
     folds: int = 5,
     hits: dict[str, list[SearchHit]] | None = None,
+    vectors: dict[str, Vector] | None = None,
     repeat: int = 1,
 ) -> dict[str, Any]:
     """``folds``-fold cross-validation on train questions: each fold is answered by a
     model trained on the other folds plus the name-made questions, through the whole
-    second stage (family and same-name rules included). ``repeat`` counts each train
-    question that many times in training (the name-made ones once)."""
+    second stage (family and same-name rules included), consulting as example
+    questions only the other folds. ``repeat`` counts each train question that many
+    times in training (the name-made ones once). ``vectors`` holds query embeddings
+    already computed (see :func:`query_vectors`)."""
     hits = dict(hits or {})
     hits.update(first_stages(retriever, [e.question for e in examples if e.question not in hits]))
-    made_part = featurise(retriever, made, hits=hits)
-    # Each train question featurised once; the folds only regroup them.
-    own = [featurise(retriever, [e], hits=hits) for e in examples]
+    vectors = dict(vectors or {})
+    vectors.update(
+        query_vectors(retriever, [e.question for e in examples if e.question not in vectors])
+    )
+    vectors.update(
+        query_vectors(retriever, [e.question for e in made if e.question not in vectors])
+    )
+    model_id = retriever.embedder.model_id
+    # Each question featurised once; the folds only regroup the rows and refill the
+    # example columns.
+    own = {e.question: r for e in examples if (r := _rows(retriever, e, hits)) is not None}
+    made_rows = [r for e in made if (r := _rows(retriever, e, hits)) is not None]
     tally = Tally()
     misses: list[dict[str, Any]] = []
     for part_no in range(folds):
+        training = [e for e in examples if fold_of(e.question, folds) != part_no]
         held = [e for e in examples if fold_of(e.question, folds) == part_no]
-        kept = [
-            rows
-            for e, rows in zip(examples, own, strict=True)
-            if fold_of(e.question, folds) != part_no
+        full, parts = example_memories(training, vectors, model_id)
+        chosen = [
+            (own[e.question], parts[memory_fold(e.question)]) for e in training if e.question in own
         ] * repeat
-        matrix = np.vstack([*(k[0] for k in kept), made_part[0]])
-        labels = np.concatenate([*(k[1] for k in kept), made_part[1]])
-        groups = [g for k in kept for g in k[2]] + made_part[2]
-        model = LightGBMReranker.from_boosters(fit(matrix, labels, groups))
+        matrix, labels, groups, _ = _assemble([*chosen, *((r, full) for r in made_rows)], vectors)
+        model = LightGBMReranker.from_boosters(fit(matrix, labels, groups), examples=full)
         for example in held:
             ranked = retriever.second_stage(
-                example.question, hits[example.question], reranker=model, explain=False
+                example.question,
+                hits[example.question],
+                reranker=model,
+                explain=False,
+                vector=vectors[example.question],
             )
             ids = [e.hit.id for e in ranked]
             rank = first_rank(ids, example.expected)
@@ -252,9 +361,11 @@ def train_model(
     out: Path,
     *,
     sources: dict[str, int],
+    examples: ExampleMemory | None = None,
 ) -> dict[str, Any]:
     """Fit LambdaRank and write ``out`` (the first seed's model), one
-    ``<stem>.<n><suffix>`` file per further seed, and ``out.with_suffix('.json')``."""
+    ``<stem>.<n><suffix>`` file per further seed, ``out.with_suffix('.json')`` and,
+    when ``examples`` holds any, the example question files beside them."""
     import lightgbm
 
     boosters = fit(matrix, labels, groups)
@@ -278,6 +389,8 @@ def train_model(
         "sources": sources,
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if examples is not None and len(examples):
+        meta["example_questions"] = examples.write(out.parent)
     out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
     tmp.replace(out)
     return meta

@@ -6,7 +6,9 @@ its first thirty for nearly every question, but often not first: a variant
 needs. Here every candidate gets a feature vector (:data:`FEATURES`): each list's raw
 score and rank, how much of the question the name covers and the other way round,
 IDF-weighted unmatched name words, whether a variant's qualifier is named, family and
-same-name flags, level, target group, record kind and detail. LightGBM LambdaRank
+same-name flags, level, target group, record kind and detail, and how close the
+question is to labelled example questions naming the candidate (:mod:`indexer.examples`).
+LightGBM LambdaRank
 models (``indexer/data/reranker*.txt``, one per seed, averaged; trained by
 ``tthc rank train``) order them;
 then two rules the model cannot break:
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from indexer.examples import EXAMPLE_FEATURES, ExampleError, ExampleMemory
 from indexer.families import (
     FUNCTION_WORDS,
     Base,
@@ -103,6 +106,7 @@ FEATURES: tuple[str, ...] = (
     "own_words_matched",
     "own_words_unmatched",
     "sibling_words_matched",
+    *EXAMPLE_FEATURES,
 )
 
 _LEVEL_WORDS = {
@@ -282,10 +286,17 @@ def candidate_features(
     view: QueryView,
     hits: Sequence[SearchHit],
     profiles: Profiles,
+    examples: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """One row of :data:`FEATURES` per hit (same order)."""
+    """One row of :data:`FEATURES` per hit (same order).
+
+    ``examples`` holds the hits' :data:`~indexer.examples.EXAMPLE_FEATURES` columns
+    (:meth:`ExampleMemory.features`); ``None`` gives their "no example" values.
+    """
     if not hits:
         return np.zeros((0, len(FEATURES)), dtype=np.float32)
+    if examples is None:
+        examples = ExampleMemory.none().features(None, [h.id for h in hits])
     keys = {(h.kind, h.id) for h in hits}
     found = [profiles.get(h.kind, h.id) or Profile(kind=h.kind, words=()) for h in hits]
     best_dense = max(h.raw.get("dense", 0.0) for h in hits)
@@ -373,6 +384,7 @@ def candidate_features(
                 max(covered) - covered[rank - 1],  # name_covered_gap
                 (max(reach) - reach[rank - 1]) / query_idf,  # query_covered_gap
                 *contrast[rank - 1],  # own_words_matched/_unmatched, sibling_words_matched
+                *examples[rank - 1].tolist(),  # EXAMPLE_FEATURES
             ]
         )
     return np.asarray(rows, dtype=np.float32)
@@ -450,15 +462,26 @@ class LightGBMReranker:
         if tuple(meta.get("features", ())) != FEATURES:
             raise RerankerError(f"{path} was trained on other features; retrain: tthc rank train")
         self.meta: dict[str, Any] = meta
+        #: The labelled example questions the model was trained to consult.
+        self.examples = ExampleMemory.none()
+        if meta.get("example_questions"):
+            try:
+                self.examples = ExampleMemory.load(path.parent, meta["example_questions"])
+            except ExampleError as exc:
+                raise RerankerError(f"cannot load the reranker {path}: {exc}") from exc
 
     @classmethod
     def from_boosters(
-        cls, boosters: Sequence[Any], meta: dict[str, Any] | None = None
+        cls,
+        boosters: Sequence[Any],
+        meta: dict[str, Any] | None = None,
+        examples: ExampleMemory | None = None,
     ) -> LightGBMReranker:
         """A reranker over models trained in this process (cross-validation)."""
         self = cls.__new__(cls)
         self._boosters = list(boosters)
         self.meta = meta or {"features": list(FEATURES)}
+        self.examples = examples or ExampleMemory.none()
         return self
 
     def scores(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:

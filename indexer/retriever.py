@@ -25,6 +25,7 @@ from indexer import integrity
 from indexer.accents import AccentRestorer
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
+from indexer.examples import ExampleMemory
 from indexer.families import Profiles
 from indexer.glossary import Glossary
 from indexer.keyword import KeywordIndex
@@ -269,6 +270,7 @@ class HybridRetriever:
         self._recheck_seconds = recheck_seconds
         self._clock = clock
         self._checked_at = clock()
+        self._warned_examples: set[str] = set()
 
     # ------------------------------------------------------------------ loading
 
@@ -396,6 +398,11 @@ class HybridRetriever:
         return self._glossary_of(self.generation())
 
     @property
+    def embedder(self) -> Embedder:
+        """The model that embeds queries (and the example questions they are compared with)."""
+        return self._embedder
+
+    @property
     def fillers(self) -> QueryFillers:
         """The filler phrases removed from queries."""
         return self._fillers
@@ -420,15 +427,16 @@ class HybridRetriever:
         self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
     ) -> list[SearchHit]:
         """The ``k`` best records for ``query``, optionally only of some ``kinds``."""
-        first = self.first_stage(query, k=self._candidates, kinds=kinds)
-        return [e.hit for e in self.second_stage(query, first, k=k, kinds=kinds, explain=False)]
+        first, vector = self._first_stage(query, self._candidates, kinds)
+        ranked = self.second_stage(query, first, k=k, kinds=kinds, explain=False, vector=vector)
+        return [e.hit for e in ranked]
 
     def explain(
         self, query: str, *, k: int = 10, kinds: Sequence[str] | None = None
     ) -> list[Explained]:
         """:meth:`search` with each hit's first-stage rank and second-stage features."""
-        first = self.first_stage(query, k=self._candidates, kinds=kinds)
-        return self.second_stage(query, first, k=k, kinds=kinds)
+        first, vector = self._first_stage(query, self._candidates, kinds)
+        return self.second_stage(query, first, k=k, kinds=kinds, vector=vector)
 
     def second_stage(
         self,
@@ -439,17 +447,25 @@ class HybridRetriever:
         kinds: Sequence[str] | None = None,
         reranker: LightGBMReranker | Literal["default"] | None = "default",
         explain: bool = True,
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> list[Explained]:
         """Rerank first-stage hits, then apply the family and same-name rules.
 
         ``reranker`` overrides the retriever's model (``None``: first-stage order),
         e.g. for cross-validation over cached first-stage hits; ``explain=False``
-        leaves each hit's features out (what a search needs).
+        leaves each hit's features out (what a search needs). ``vector`` is the
+        question's query embedding when the caller has it (else it is computed when
+        the model consults example questions).
         """
         gen = self.generation()
         model = self.reranker if reranker == "default" else reranker
         view = QueryView.of(query, self._glossary_of(gen), self._fillers)
-        rows = candidate_features(view, first, gen.profiles)
+        memory = self._examples_of(model)
+        if len(memory) and vector is None and first:
+            vector = self.query_vector(query)
+        rows = candidate_features(
+            view, first, gen.profiles, memory.features(vector, [h.id for h in first])
+        )
         place = {(h.kind, h.id): i for i, h in enumerate(first, start=1)}
         features = (
             {
@@ -487,6 +503,23 @@ class HybridRetriever:
             for h in hits
         ]
 
+    def _examples_of(self, model: LightGBMReranker | None) -> ExampleMemory:
+        """The model's example questions, when this process embeds queries with the
+        model that embedded them (else none: their features keep "no example" values)."""
+        if model is None or "dense" not in self.modes or not len(model.examples):
+            return ExampleMemory.none()
+        if model.examples.model_id != self._embedder.model_id:
+            if model.examples.model_id not in self._warned_examples:
+                self._warned_examples.add(model.examples.model_id)
+                logger.warning(
+                    "the reranker's example questions were embedded with %s, but this process "
+                    "embeds queries with %s: they are not consulted (retrain: tthc rank train)",
+                    model.examples.model_id,
+                    self._embedder.model_id,
+                )
+            return ExampleMemory.none()
+        return model.examples
+
     @staticmethod
     def _base_hit(gen: _Generation, key: str, variant: SearchHit) -> SearchHit | None:
         """A family base the first stage missed, placed where its variant stood."""
@@ -508,17 +541,37 @@ class HybridRetriever:
         self, query: str, *, k: int = 30, kinds: Sequence[str] | None = None
     ) -> list[SearchHit]:
         """The fused dense + keyword ranking alone (what the second stage reorders)."""
+        return self._first_stage(query, k, kinds)[0]
+
+    def query_vector(self, query: str) -> npt.NDArray[np.float32]:
+        """The question's dense query embedding, as the first stage computes it: fillers
+        removed, diacritics restored on an unaccented question, glossary-expanded."""
+        gen = self.generation()
+        return self._query_vector(gen, self._glossary_of(gen), query)
+
+    def _query_vector(
+        self, gen: _Generation, glossary: Glossary, query: str
+    ) -> npt.NDArray[np.float32]:
+        # The model reads accented Vietnamese far better than folded text: put the
+        # marks back on an unaccented query from the index's own vocabulary.
+        typed = self._fillers.remove_from(query)
+        restored = typed if has_diacritics(query) else gen.accents.restore(typed)
+        vectors = self._embedder.embed_queries([glossary.expand(restored)])
+        return np.asarray(vectors[0], dtype=np.float32)
+
+    def _first_stage(
+        self, query: str, k: int, kinds: Sequence[str] | None
+    ) -> tuple[list[SearchHit], npt.NDArray[np.float32] | None]:
+        """The first stage's hits and the dense query vector (``None`` without dense)."""
         gen = self.generation()
         glossary = self._glossary_of(gen)
         allowed = None if not kinds else gen.kind_mask(kinds)
         lists: dict[str, list[tuple[int, float]]] = {}
         accented = has_diacritics(query)
+        vector: npt.NDArray[np.float32] | None = None
         if "dense" in self.modes:
-            # The model reads accented Vietnamese far better than folded text: put the
-            # marks back on an unaccented query from the index's own vocabulary.
             typed = self._fillers.remove_from(query)
-            restored = typed if accented else gen.accents.restore(typed)
-            vector = self._embedder.embed_queries([glossary.expand(restored)])[0]
+            vector = self._query_vector(gen, glossary, query)
             lists["dense"] = self._filtered(
                 self._dense_positions(gen, gen.dense, vector, allowed is not None), allowed
             )
@@ -542,7 +595,7 @@ class HybridRetriever:
                 list(zip(gen.title_positions[top].tolist(), scores.tolist(), strict=True)),
                 allowed,
             )
-        return self._fuse(gen, lists, k)
+        return self._fuse(gen, lists, k), vector
 
     def _dense_positions(
         self,

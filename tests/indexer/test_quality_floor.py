@@ -56,8 +56,8 @@ def test_strict_test_split_floor(full_index: dict[str, str]) -> None:
     reranker; floors a few points under the README's `bench/ranking.py` figures."""
     strict = _eval(full_index, *map(str, STRICT), "--split", "test")
     assert strict["n"] == 351
-    assert strict["recall@1"] >= 0.72  # type: ignore[operator]
-    assert strict["recall@5"] >= 0.88  # type: ignore[operator]
+    assert strict["recall@1"] >= 0.76  # type: ignore[operator]
+    assert strict["recall@5"] >= 0.90  # type: ignore[operator]
 
 
 @pytest.mark.slow

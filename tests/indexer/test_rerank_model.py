@@ -45,7 +45,7 @@ def test_training_writes_one_file_per_seed_and_scores_average_them(tmp_path: Pat
 
 
 def test_a_missing_member_is_refused(tmp_path: Path) -> None:
-    for file in DEFAULT_MODEL.parent.glob("reranker*"):
+    for file in [*DEFAULT_MODEL.parent.glob("reranker*"), *DEFAULT_MODEL.parent.glob("example_*")]:
         shutil.copy(file, tmp_path / file.name)
     meta = json.loads((tmp_path / "reranker.json").read_text("utf-8"))
     assert len(meta["members"]) == len(SEEDS)
