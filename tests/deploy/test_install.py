@@ -37,6 +37,23 @@ def test_installed_package_is_not_the_checkout(installed: Installed, tmp_path: P
     assert not data.is_symlink() and (data / "hotlines" / "hotlines.csv").is_file()
 
 
+def test_installed_reranker_loads_with_its_example_questions(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """The model files and the example questions beside them ship in the wheel."""
+    out = run(
+        installed.bin / "python",
+        "-c",
+        "from indexer.rerank import DEFAULT_MODEL, LightGBMReranker; "
+        "r = LightGBMReranker(DEFAULT_MODEL); print(DEFAULT_MODEL); print(len(r.examples)); "
+        "print(r.meta['example_questions']['count'])",
+        cwd=tmp_path,
+        env=installed.env(),
+    ).stdout.split()
+    assert Path(out[0]).is_relative_to(installed.venv), out
+    assert int(out[1]) == int(out[2]) > 0
+
+
 @pytest.mark.slow
 def test_kb_import_bundled_from_another_directory(installed: Installed, tmp_path: Path) -> None:
     """`tthc kb init` + `tthc kb import --bundled` of the whole bundled data, then the
