@@ -261,9 +261,14 @@ class AnswerEngine:
             return Answer(
                 question=text, status="no_answer", text=reply, candidates=candidates, aspect=aspect
             )
-        # A candidate named exactly as typed wins ("đăng ký thường trú"), so does a plan
-        # named by its number ("kế hoạch 733").
-        best = self._exact_title(text, hits) or named_plan(text, hits) or hits[0]
+        # A plan named by its number ("kế hoạch 733") wins. So does, when no learned
+        # ranker ordered the hits, a candidate named exactly as typed ("đăng ký thường
+        # trú"): a ranker weighs whole-name matches itself, against what else the question
+        # says ("… khai sinh tại đại sứ quán" needs the variant for births abroad, not the
+        # "đăng ký khai sinh" its words hold).
+        ranked = any(getattr(hit, "rerank", 0.0) for hit in hits)
+        exact = None if ranked else self._exact_title(text, hits)
+        best = exact or named_plan(text, hits) or hits[0]
         best = self._for_area(best, area)
         related = self._related(best, hits)
         answer = self._about(

@@ -168,3 +168,18 @@ def test_the_answer_is_composed_shorter_to_make_room() -> None:
     plain = compose_procedure(record, None)
     shorter = compose_procedure(record, None, reserve=400)
     assert len(plain) <= GENERAL_LIMIT and len(shorter) <= GENERAL_LIMIT - 400
+
+
+def test_a_learned_ranking_stands_over_a_name_the_question_holds() -> None:
+    """ "đăng ký khai sinh" is held whole by the question, but the ranker put the variant
+    for births abroad first (the question says where): its order stands. Without a
+    learned ranker's scores, the name the question holds wins."""
+    question = "con sinh ở Nhật, muốn đăng ký khai sinh tại đại sứ quán Việt Nam bên đó"
+    ranked = [hit("2.000528", variant_of=("1.001193",), rerank=2.5), hit("1.001193", rerank=1.1)]
+    unranked = [hit("2.000528", variant_of=("1.001193",)), hit("1.001193")]
+    for hits, cited in ((ranked, "2.000528"), (unranked, "1.001193")):
+        engine = AnswerEngine(
+            knowledge=ScriptedKnowledge({question: hits}),
+            conversations=InMemoryConversationStore(),
+        )
+        assert engine.answer(Question(text=question, user_id="r")).citations[0].id == cited
