@@ -315,12 +315,8 @@ def cross_validate(
     hits = dict(hits or {})
     hits.update(first_stages(retriever, [e.question for e in examples if e.question not in hits]))
     vectors = dict(vectors or {})
-    vectors.update(
-        query_vectors(retriever, [e.question for e in examples if e.question not in vectors])
-    )
-    vectors.update(
-        query_vectors(retriever, [e.question for e in made if e.question not in vectors])
-    )
+    asked = [e.question for e in [*examples, *made] if e.question not in vectors]
+    vectors.update(query_vectors(retriever, asked))
     model_id = retriever.embedder.model_id
     # Each question featurised once; the folds only regroup the rows and refill the
     # example columns.

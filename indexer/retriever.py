@@ -570,12 +570,12 @@ class HybridRetriever:
         accented = has_diacritics(query)
         vector: npt.NDArray[np.float32] | None = None
         if "dense" in self.modes:
-            typed = self._fillers.remove_from(query)
             vector = self._query_vector(gen, glossary, query)
             lists["dense"] = self._filtered(
                 self._dense_positions(gen, gen.dense, vector, allowed is not None), allowed
             )
             if not accented and gen.dense_folded is not None:
+                typed = self._fillers.remove_from(query)
                 folded_vector = self._embedder.embed_queries([glossary.expand(typed)])[0]
                 lists["dense_folded"] = self._filtered(
                     self._dense_positions(
