@@ -23,6 +23,7 @@ model does not use them (the four numbers stay at their "no example" values).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -145,7 +146,9 @@ class ExampleMemory:
             "vectors": VECTORS_FILE,
             "count": len(self.questions),
             "model_id": self.model_id,
-            "sha256": _digest(folder),
+            "sha256": _digest(
+                (folder / QUESTIONS_FILE).read_bytes(), (folder / VECTORS_FILE).read_bytes()
+            ),
         }
 
     @classmethod
@@ -157,16 +160,16 @@ class ExampleMemory:
         """
         try:
             questions_path = folder / str(meta["questions"])
-            vectors_path = folder / str(meta["vectors"])
-            digest = _digest(folder, questions_path.name, vectors_path.name)
-            if digest != meta.get("sha256"):
+            questions_bytes = questions_path.read_bytes()
+            vectors_bytes = (folder / str(meta["vectors"])).read_bytes()
+            if _digest(questions_bytes, vectors_bytes) != meta.get("sha256"):
                 raise ExampleError(f"{questions_path}: SHA-256 is not the one the model records")
             items = [
                 json.loads(line)
-                for line in questions_path.read_text("utf-8").splitlines()
+                for line in questions_bytes.decode("utf-8").splitlines()
                 if line.strip()
             ]
-            vectors = np.load(vectors_path, allow_pickle=False).astype(np.float32)
+            vectors = np.load(io.BytesIO(vectors_bytes), allow_pickle=False).astype(np.float32)
             return cls(
                 questions=tuple(str(i["question"]) for i in items),
                 expected=tuple(tuple(str(k) for k in i["expected"]) for i in items),
@@ -179,9 +182,6 @@ class ExampleMemory:
             raise ExampleError(f"cannot load the example questions in {folder}: {exc}") from exc
 
 
-def _digest(folder: Path, questions: str = QUESTIONS_FILE, vectors: str = VECTORS_FILE) -> str:
+def _digest(questions: bytes, vectors: bytes) -> str:
     """SHA-256 over both files' bytes (questions first)."""
-    hasher = hashlib.sha256()
-    for name in (questions, vectors):
-        hasher.update((folder / name).read_bytes())
-    return hasher.hexdigest()
+    return hashlib.sha256(questions + vectors).hexdigest()
