@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -109,16 +110,21 @@ def _message(message: Any) -> dict[str, str]:
     }
 
 
+def _act(action: Callable[[HandoffService], HandoffView]) -> None:
+    """Run one officer action on the service; a refusal is the command's error."""
+    try:
+        view = action(_service())
+    except HandoffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(_line(view))
+
+
 @handoff.command()
 @click.argument("handoff_id", type=int)
 @click.option("--officer", required=True, help="The officer's username.")
 def claim(handoff_id: int, officer: str) -> None:
     """Take a conversation (the bot stays silent on it)."""
-    try:
-        view = _service().claim(handoff_id, officer)
-    except HandoffError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(_line(view))
+    _act(lambda service: service.claim(handoff_id, officer))
 
 
 @handoff.command()
@@ -126,11 +132,7 @@ def claim(handoff_id: int, officer: str) -> None:
 @click.option("--officer", required=True, help="The officer's username.")
 def release(handoff_id: int, officer: str) -> None:
     """Give a conversation back to the bot."""
-    try:
-        view = _service().release(handoff_id, officer)
-    except HandoffError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(_line(view))
+    _act(lambda service: service.release(handoff_id, officer))
 
 
 @handoff.command()
