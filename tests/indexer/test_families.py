@@ -179,6 +179,8 @@ def test_glossary_longest_match(glossary: Glossary) -> None:
         ("xin giấy xác nhận con đang đi học", None, "đăng ký nhận cha, mẹ, con"),
         ("bố muốn làm giấy nhận con", "đăng ký nhận cha, mẹ, con", None),
         ("đang hưởng thất nghiệp thì đi làm lại", None, "cấp lại"),
+        ("bị mất việc thì nhận trợ cấp thế nào", "hưởng trợ cấp thất nghiệp", "trình báo mất"),
+        ("bi mat viec lam o cong ty", "hưởng trợ cấp thất nghiệp", "cấp lại"),
         ("làm sổ đỏ cho đất nhà mình", None, "tặng cho quyền sử dụng đất"),
         ("thế chấp sổ đỏ vay ngân hàng", "đăng ký biện pháp bảo đảm bằng quyền sử dụng đất", None),
     ],
