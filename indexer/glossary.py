@@ -41,6 +41,17 @@ class Glossary:
         self._by_first: dict[str, list[int]] = {}
         for number, entry in enumerate(self.entries):
             self._by_first.setdefault(entry.term[0], []).append(number)
+        # The same for ``aliases``, which goes the other way: entries by the first
+        # syllable of each of their expansions, each expansion padded for a substring test.
+        self._padded_expansions = [
+            [f" {' '.join(e)} " for e in expansions if e]
+            for expansions in self._expansion_syllables
+        ]
+        self._by_expansion_first: dict[str, set[int]] = {}
+        for number, expansions in enumerate(self._expansion_syllables):
+            for e in expansions:
+                if e:
+                    self._by_expansion_first.setdefault(e[0], set()).add(number)
 
     @classmethod
     def load(cls, *paths: Path) -> Glossary:
@@ -138,10 +149,12 @@ class Glossary:
     def aliases(self, text: str) -> list[str]:
         """Citizens' terms whose expansion appears in ``text`` (a record's wording)."""
         words = syllables(text)
+        padded = f" {' '.join(words)} "  # whole-syllable match as a substring test
+        candidates = sorted({n for w in set(words) for n in self._by_expansion_first.get(w, ())})
         found = [
-            " ".join(entry.term)
-            for entry, expansions in zip(self.entries, self._expansion_syllables, strict=True)
-            if any(e and _contains(words, e) for e in expansions)
+            " ".join(self.entries[n].term)
+            for n in candidates
+            if any(e in padded for e in self._padded_expansions[n])
         ]
         return list(dict.fromkeys(found))
 
@@ -150,8 +163,3 @@ def _occurrences(words: list[str], term: tuple[str, ...]) -> list[int]:
     n = len(term)
     first = term[0]
     return [i for i, w in enumerate(words) if w == first and tuple(words[i : i + n]) == term]
-
-
-def _contains(words: list[str], term: tuple[str, ...]) -> bool:
-    # Whole-syllable sequence match as a padded substring test (fast in C).
-    return f" {' '.join(term)} " in f" {' '.join(words)} "

@@ -133,5 +133,6 @@ def small_real_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env["TTHC_DATA_DIR"] = str(data_dir)
     run_tthc(env, "kb", "import", *map(str, SMALL_KB), "--json")
     report = json.loads(run_tthc(env, "index", "build", "--json"))
-    assert report["embedded"] == report["dense_vectors"] > 1000
+    # Repeated passage texts (one name under several codes) are embedded once.
+    assert report["dense_vectors"] >= report["embedded"] > 1000
     return env

@@ -62,7 +62,13 @@ def test_second_build_embeds_nothing_and_reuses_records(
 ) -> None:
     first_embedder = FakeEmbedder()
     first = build(first_embedder)
-    assert first.embedded == first.dense_vectors
+    db = sqlite3.connect(first.generation / "store.sqlite3")
+    (distinct,) = db.execute(
+        "SELECT COUNT(DISTINCT dense_text) FROM chunks WHERE dense_text != ''"
+    ).fetchone()
+    db.close()
+    # Each distinct passage text is embedded once, however many records share it.
+    assert first.embedded == first_embedder.texts_embedded == distinct <= first.dense_vectors
     embedder = FakeEmbedder()
     second = build(embedder)
     assert second.embedded == 0 and embedder.texts_embedded == 0
@@ -161,6 +167,36 @@ def test_vector_cache_round_trip(tmp_path: os.PathLike[str]) -> None:
     cache.close()
     assert (new, new_again) == (2, 1)
     assert np.array_equal(again[0], first[1]) and np.array_equal(again[1], first[0])
+
+
+def test_vector_cache_embeds_a_repeated_text_once(tmp_path: os.PathLike[str]) -> None:
+    from pathlib import Path
+
+    cache = VectorCache(Path(tmp_path) / "c.sqlite3")
+    embedder = FakeEmbedder()
+    progress: list[int] = []
+    texts = ["cấp hộ chiếu", "đăng ký khai sinh", "cấp hộ chiếu", "cấp hộ chiếu", "x"]
+    vectors, new = cache.embed(
+        texts,
+        model_id="m",
+        dimension=64,
+        role="passage",
+        compute=embedder.embed_passages,
+        batch_size=2,
+        on_progress=progress.append,
+    )
+    assert new == embedder.texts_embedded == 3
+    assert sum(progress) == len(texts)
+    alone = embedder.embed_passages(["cấp hộ chiếu"])[0]
+    for position in (0, 2, 3):
+        assert np.array_equal(vectors[position], alone)
+    assert not np.array_equal(vectors[1], alone) and np.any(vectors[4])
+    # Cached now: the same list again embeds nothing and gives the same vectors.
+    again, new_again = cache.embed(
+        texts, model_id="m", dimension=64, role="passage", compute=embedder.embed_passages
+    )
+    cache.close()
+    assert new_again == 0 and np.array_equal(again, vectors)
 
 
 def test_manifest_of_another_format_is_refused(build: Builder, gen_store: GenerationStore) -> None:

@@ -53,6 +53,26 @@ def test_glossary_expands_and_aliases(glossary: Glossary) -> None:
     assert glossary.expand("thời tiết hôm nay") == "thời tiết hôm nay"
 
 
+def test_glossary_aliases_match_whole_syllables_in_file_order(tmp_path: Path) -> None:
+    path = tmp_path / "words.tsv"
+    path.write_text(
+        "gplx\tgiấy phép lái xe\n"
+        "mat bao lau\t-\n"
+        "cccd\tthẻ căn cước; căn cước công dân\n"
+        "bang lai\tgiấy phép lái xe\n"
+        "ho khau\tthường trú\n",
+        "utf-8",
+    )
+    glossary = Glossary.load(path)
+    # Every term whose wording the name holds, once each, in the file's order; a "-"
+    # (drop-only) entry is never an alias.
+    assert glossary.aliases("Đổi giấy phép lái xe và thẻ căn cước") == ["gplx", "cccd", "bang lai"]
+    # Whole syllables only: "thường trực" does not hold "thường trú".
+    assert glossary.aliases("Đăng ký thường trực") == []
+    assert glossary.aliases("Đăng ký thường trú") == ["ho khau"]
+    assert glossary.aliases("") == []
+
+
 def test_glossary_file_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "extra.tsv"
     path.write_text("# comment\nok\tđúng\nno tab here\n", "utf-8")
