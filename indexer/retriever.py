@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from indexer import integrity
 from indexer.accents import AccentRestorer
+from indexer.ages import other_ages_last
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
 from indexer.examples import ExampleMemory
@@ -480,6 +481,9 @@ class HybridRetriever:
             scores = model.scores(rows).tolist()
             order = sorted(range(len(first)), key=lambda i: (-scores[i], i))
             hits = [_with_rerank(first[i], round(scores[i], 4)) for i in order]
+        # An age the question states rules out names limited to other ages
+        # ("15 tuổi" → not "… cho người dưới 14 tuổi").
+        hits = other_ages_last(query, hits, lambda h: h.title if h.kind == "procedure" else None)
         hits, missing = family_order(view, hits, gen.profiles)
         allowed = not kinds or "procedure" in kinds
         for offset, (at, key) in enumerate(missing if allowed else []):
