@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from indexer.situations import works_abroad
 from indexer.textnorm import fold, normalize, syllables
 
 #: Words that carry no qualifier meaning of their own (folded). A variant whose only
@@ -139,7 +140,9 @@ class Profile:
     ``variants`` how many records name this one as a base; ``same_name`` the keys
     of the other records with the same name; ``levels`` the short level codes
     ("xa", "huyen", "tinh", "bo", "khac"); ``foreign`` whether the record is for
-    foreigners or abroad; ``business`` whether it is for enterprises.
+    foreigners or abroad; ``business`` whether it is for enterprises; ``abroad``
+    whether only a Vietnamese mission abroad carries it out
+    (:func:`indexer.situations.works_abroad`).
     """
 
     kind: str
@@ -153,6 +156,7 @@ class Profile:
     full: bool = True
     foreign: bool = False
     business: bool = False
+    abroad: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,7 @@ class Profiles:
                 full=bool(v["full"]),
                 foreign=bool(v["foreign"]),
                 business=bool(v["business"]),
+                abroad=bool(v.get("abroad", False)),
             )
             for key, v in data["records"].items()
         }
@@ -398,6 +403,7 @@ def build_profiles(records: Mapping[tuple[str, str], Mapping[str, Any]]) -> Prof
             full=data.get("detail", "full") == "full",
             foreign=_mentions(words, _FOREIGN),
             business=_mentions(words, _BUSINESS) or _mentions(targets, _BUSINESS),
+            abroad=works_abroad(str(data.get("implementing_agencies") or "")),
         )
     return Profiles(profiles, idf, round(math.log(total + 1), 4))
 

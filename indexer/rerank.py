@@ -495,13 +495,16 @@ class LightGBMReranker:
 
 
 def family_order(
-    view: QueryView, hits: list[SearchHit], profiles: Profiles
+    view: QueryView, hits: list[SearchHit], profiles: Profiles, *, abroad_bases: bool = True
 ) -> tuple[list[SearchHit], list[tuple[int, str]]]:
     """Move every variant whose qualifier the question does not name below its base.
 
     Returns the reordered hits and the bases that must be brought in from the index
     because the first stage did not find them: ``(position, key)``, the base to be
-    placed at ``position`` (before the variant that called for it).
+    placed at ``position`` (before the variant that called for it). With
+    ``abroad_bases=False`` (a question that says nothing of abroad) a base that only a
+    mission abroad carries out is no base: "Thủ tục Chứng thực chữ ký trong các giấy
+    tờ, văn bản" at an embassy does not go before the commune's "… (áp dụng cho cả …)".
     """
     order = list(hits)
     present = {h.id for h in hits if h.kind == "procedure"}
@@ -518,6 +521,9 @@ def family_order(
                 continue
             for base in profile.bases:
                 if _base_named(view, profile, base, profiles):
+                    continue
+                head = profiles.get("procedure", base.key)
+                if not abroad_bases and head is not None and head.abroad:
                     continue
                 base_ids = {base.key, *_same_name(profiles, base.key)}
                 at = next(

@@ -38,6 +38,7 @@ from indexer.rerank import (
     collapse_same_name,
     family_order,
 )
+from indexer.situations import says_abroad, situations_last
 from indexer.store import (
     ACCENTS,
     CURRENT,
@@ -484,7 +485,19 @@ class HybridRetriever:
         # An age the question states rules out names limited to other ages
         # ("15 tuổi" → not "… cho người dưới 14 tuổi").
         hits = other_ages_last(query, hits, lambda h: h.title if h.kind == "procedure" else None)
-        hits, missing = family_order(view, hits, gen.profiles)
+        # So do a mission abroad for a question that says nothing of abroad (its
+        # same-name record at home stands in for it first), and a renewal for one that
+        # says "lần đầu" ("làm căn cước lần đầu" → not "Cấp đổi thẻ căn cước").
+        home = not says_abroad(query)
+        if home:
+            hits = [self._home_copy(gen, h, place) for h in hits]
+        hits = situations_last(
+            query,
+            hits,
+            lambda h: h.title if h.kind == "procedure" else None,
+            lambda h: bool((p := gen.profiles.get(h.kind, h.id)) and p.abroad),
+        )
+        hits, missing = family_order(view, hits, gen.profiles, abroad_bases=not home)
         allowed = not kinds or "procedure" in kinds
         for offset, (at, key) in enumerate(missing if allowed else []):
             base = self._base_hit(gen, key, hits[min(at + offset, len(hits) - 1)])
@@ -523,6 +536,26 @@ class HybridRetriever:
                 )
             return ExampleMemory.none()
         return model.examples
+
+    @staticmethod
+    def _home_copy(
+        gen: _Generation, hit: SearchHit, place: dict[tuple[str, str], int]
+    ) -> SearchHit:
+        """``hit``, or, when only a mission abroad carries it out, the first record of
+        its same-name group done at home ("Thủ tục đăng ký lại kết hôn" at the commune
+        for the embassy's); ``place`` learns the copy's first-stage place."""
+        profile = gen.profiles.get(hit.kind, hit.id)
+        if hit.kind != "procedure" or profile is None or not profile.abroad:
+            return hit
+        for key in profile.same_name:
+            other = gen.profiles.get("procedure", key)
+            pos = gen.first_position.get(("procedure", key))
+            if other is not None and not other.abroad and pos is not None:
+                place.setdefault(("procedure", key), place.get((hit.kind, hit.id), 0))
+                return dataclasses.replace(
+                    hit, id=key, title=gen.titles[pos], field=gen.fields[pos]
+                )
+        return hit
 
     @staticmethod
     def _base_hit(gen: _Generation, key: str, variant: SearchHit) -> SearchHit | None:

@@ -279,3 +279,48 @@ def test_same_name_group_is_answered_by_the_level_the_question_names(
         collapsed = collapse_same_name(hits, profiles, view, title_of)
         assert [h.id for h in collapsed] == [first], question
         assert set(collapsed[0].same_name) == {"2.002895", "2.002897"} - {first}
+
+
+def test_a_base_only_a_mission_abroad_carries_out_heads_no_family_at_home(
+    glossary: Glossary, fillers: QueryFillers
+) -> None:
+    """The embassy's "Thủ tục Chứng thực chữ ký trong các giấy tờ, văn bản" names no
+    qualifier, so the commune's "… (áp dụng cho cả …)" reads as its variant; for a
+    question that says nothing of abroad it is not."""
+    mission, home = "1.001590", "2.000884"
+    names = {
+        mission: "Thủ tục Chứng thực chữ ký trong các giấy tờ, văn bản",
+        home: "Chứng thực chữ ký trong các giấy tờ, văn bản (áp dụng cho cả trường hợp "
+        "chứng thực điểm chỉ và trường hợp người yêu cầu chứng thực không thể ký, không thể "
+        "điểm chỉ được)",
+    }
+    records = {
+        ("procedure", mission): {
+            "name": names[mission],
+            "implementing_agencies": "Cơ quan đại diện Việt Nam ở nước ngoài",
+        },
+        ("procedure", home): {
+            "name": names[home],
+            "levels": ["Cấp xã"],
+            "implementing_agencies": "Cơ quan đại diện có thẩm quyền, Tổ chức hành nghề công chứng",
+        },
+    }
+    profiles = build_profiles(records)
+    variant = profiles.get("procedure", home)
+    base = profiles.get("procedure", mission)
+    assert variant is not None and [b.key for b in variant.bases] == [mission]
+    assert base is not None and base.abroad and not variant.abroad
+
+    def hit(code: str, rank: int) -> SearchHit:
+        return SearchHit("procedure", code, names[code], 1 / (60 + rank), "header", {}, {})
+
+    view = QueryView.of("chứng thực chữ ký mất phí bao nhiêu", glossary, fillers)
+    hits = [hit(home, 1), hit(mission, 2)]
+    assert [h.id for h in family_order(view, hits, profiles, abroad_bases=False)[0]] == [
+        home,
+        mission,
+    ]
+    assert [h.id for h in family_order(view, hits, profiles)[0]] == [mission, home]
+    # Nor is it brought in when the first stage missed it.
+    assert family_order(view, [hit(home, 1)], profiles, abroad_bases=False)[1] == []
+    assert family_order(view, [hit(home, 1)], profiles)[1] == [(0, mission)]

@@ -107,3 +107,22 @@ def test_a_same_name_group_takes_one_place_in_the_candidate_pool(
     for group in groups:
         assert len(group & set(ids)) == 1, (group, ids)  # ...and hold one place
     assert len(ids) == 30
+
+
+def test_a_question_at_home_gets_the_home_record_of_a_same_name_group(
+    build: Builder, gen_store: GenerationStore, glossary: Glossary
+) -> None:
+    # "Thủ tục đăng ký lại kết hôn" is published twice: 1.004746 for the commune and
+    # 2.000507 for a diplomatic mission. Nothing in the question says abroad.
+    build()
+    retriever = make_retriever(gen_store, FakeEmbedder(), glossary)
+    profiles = retriever.generation().profiles
+    mission, commune = profiles.get("procedure", "2.000507"), profiles.get("procedure", "1.004746")
+    assert mission is not None and mission.abroad and "1.004746" in mission.same_name
+    assert commune is not None and not commune.abroad
+    for question in ("đăng ký lại kết hôn", "thu tuc dang ky lai ket hon can gi"):
+        ids = [h.id for h in retriever.search(question, k=10)]
+        assert "1.004746" in ids and "2.000507" not in ids, (question, ids)
+    abroad = retriever.search("đăng ký lại kết hôn tại đại sứ quán", k=10)
+    group = {"1.004746", "2.000507"}
+    assert len(group & {h.id for h in abroad}) == 1

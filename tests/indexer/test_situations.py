@@ -1,0 +1,139 @@
+"""The citizen's situation (abroad, first time) against what a procedure is for (real
+names and agencies of the bundled national records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from indexer.situations import (
+    only_renews,
+    says_abroad,
+    says_first_time,
+    situations_last,
+    works_abroad,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "abroad"),
+    [
+        ("đang ở Úc, chứng thực bản sao hộ chiếu tại cơ quan đại diện Việt Nam thế nào", True),
+        ("con sinh bên Nhật, muốn đăng ký khai sinh", True),
+        ("con sinh ben nhat muon dang ky khai sinh", True),
+        ("xin xác nhận tình trạng hôn nhân tại đại sứ quán", True),
+        ("Việt kiều về nước mua nhà", True),
+        ("người Việt ở nước ngoài đăng ký khai tử", True),
+        ("giấy tờ do nước ngoài cấp", True),
+        ("đi xuất khẩu lao động Hàn Quốc", True),
+        # A foreigner may well be here.
+        ("lấy chồng Hàn thì đăng ký kết hôn với người nước ngoài ở đâu", False),
+        ("kết hôn với người có quốc tịch nước ngoài", False),
+        # Folded country names that are everyday syllables.
+        ("bằng lái hết hạn", False),
+        ("mỹ phẩm nhập khẩu cần giấy phép gì", False),
+        ("anh ơi cho hỏi làm căn cước", False),
+        ("xác nhận chữ ký ở phường được không", False),
+        ("đây là lần đầu nhất", False),
+    ],
+)
+def test_what_puts_a_question_abroad(question: str, abroad: bool) -> None:
+    assert says_abroad(question) is abroad
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("làm căn cước lần đầu có mất phí không", True),
+        ("lam the can cuoc lan dau mat bao nhieu ngay", True),
+        ("bà nội chưa bao giờ làm chứng minh hay căn cước", True),
+        ("con chưa từng đăng ký khai sinh", True),
+        ("đổi bằng lái lần đầu", False),
+        ("lần đầu làm mất CCCD", False),
+        ("lần đầu cấp lại sổ đỏ", False),
+        ("giấy phép hết hạn, lần đầu gia hạn", False),
+        ("làm căn cước mất bao lâu", False),
+    ],
+)
+def test_first_time_without_a_word_of_renewal(question: str, first: bool) -> None:
+    assert says_first_time(question) is first
+
+
+@pytest.mark.parametrize(
+    ("name", "renews"),
+    [
+        ("Cấp đổi thẻ căn cước", True),
+        ("Đổi, cấp lại Giấy xác nhận khuyết tật", True),
+        ("Thủ tục đăng ký lại kết hôn", True),
+        ("Đổi giấy phép lái xe", True),
+        ("Cấp lại chứng nhận đăng ký xe, biển số xe", True),
+        ("Cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên", False),
+        ("Cấp lại, đổi, điều chỉnh thông tin trên sổ BHXH, thẻ BHYT", False),
+        ("Đăng ký thay đổi nội dung đăng ký hộ kinh doanh", False),
+        ("Cấp lại", False),
+    ],
+)
+def test_names_that_only_renew(name: str, renews: bool) -> None:
+    assert only_renews(name) is renews
+
+
+@pytest.mark.parametrize(
+    ("agencies", "abroad"),
+    [
+        ("Cơ quan đại diện Việt Nam ở nước ngoài; Cơ quan đại diện Việt Nam ở nước ngoài", True),
+        ("Cơ quan đại diện ngoại giao", True),
+        ("Cơ quan đại diện có thẩm quyền", True),
+        # A state company's owner and the Consular Department in Hà Nội are at home.
+        ("Cơ quan đại diện chủ sở hữu", False),
+        ("Cục Lãnh sự - Bộ Ngoại giao", False),
+        ("Cơ quan đại diện có thẩm quyền, Tổ chức hành nghề công chứng", False),
+        ("", False),
+    ],
+)
+def test_agencies_that_work_abroad(agencies: str, abroad: bool) -> None:
+    assert works_abroad(agencies) is abroad
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    name: str | None
+    abroad: bool = False
+
+
+def _order(question: str, hits: list[Hit]) -> list[str]:
+    ranked = situations_last(question, hits, lambda h: h.name, lambda h: h.abroad)
+    return [h.id for h in ranked]
+
+
+MISSION = Hit("1.001590", "Thủ tục Chứng thực chữ ký trong các giấy tờ, văn bản", abroad=True)
+HOME = Hit("2.000884", "Chứng thực chữ ký trong các giấy tờ, văn bản (áp dụng cho cả …)")
+FAQ = Hit("moh-faq-0045", None)
+RENEW = Hit("1.014063", "Cấp đổi thẻ căn cước")
+FIRST = Hit("2.000200", "Cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên")
+
+
+def test_a_mission_abroad_goes_last_unless_the_question_is_abroad() -> None:
+    hits = [MISSION, FAQ, HOME]
+    assert _order("chứng thực chữ ký mất phí bao nhiêu", hits) == [
+        "moh-faq-0045",
+        "2.000884",
+        "1.001590",
+    ]
+    assert _order("đang ở Đức, chứng thực chữ ký tại đại sứ quán", hits) == [
+        "1.001590",
+        "moh-faq-0045",
+        "2.000884",
+    ]
+
+
+def test_a_renewal_goes_last_for_a_first_time_question() -> None:
+    hits = [RENEW, FAQ, FIRST]
+    assert _order("làm căn cước lần đầu có mất phí không", hits) == [
+        "moh-faq-0045",
+        "2.000200",
+        "1.014063",
+    ]
+    assert _order("đổi căn cước lần đầu", hits) == ["1.014063", "moh-faq-0045", "2.000200"]
+    assert _order("làm căn cước ở đâu", hits) == ["1.014063", "moh-faq-0045", "2.000200"]
