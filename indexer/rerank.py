@@ -503,7 +503,8 @@ def family_order(
     because the first stage did not find them: ``(position, key)``, the base to be
     placed at ``position`` (before the variant that called for it). With
     ``abroad_bases=False`` (a question that says nothing of abroad) a base that only a
-    mission abroad carries out is no base: "Thủ tục Chứng thực chữ ký trong các giấy
+    mission abroad carries out, and whose whole name the question does not hold, is no
+    base: "Thủ tục Chứng thực chữ ký trong các giấy
     tờ, văn bản" at an embassy does not go before the commune's "… (áp dụng cho cả …)".
     """
     order = list(hits)
@@ -523,7 +524,12 @@ def family_order(
                 if _base_named(view, profile, base, profiles):
                     continue
                 head = profiles.get("procedure", base.key)
-                if not abroad_bases and head is not None and head.abroad:
+                if (
+                    not abroad_bases
+                    and head is not None
+                    and head.abroad
+                    and not view.contains_name(head.words)
+                ):
                     continue
                 base_ids = {base.key, *_same_name(profiles, base.key)}
                 at = next(

@@ -182,13 +182,15 @@ def situations_last(
     hits: Sequence[T],
     name: Callable[[T], str | None],
     abroad: Callable[[T], bool],
+    named: Callable[[T], bool] = lambda hit: False,
 ) -> list[T]:
     """``hits`` with the records the question's situation rules out moved last.
 
     A record done only abroad (``abroad(hit)``) is ruled out when the question does not
     say abroad; a procedure whose name only renews (``name(hit)``, ``None`` for records
-    that are not procedures) when the question says first time. Both groups keep their
-    order.
+    that are not procedures) when the question says first time. A record whose whole
+    name the question holds (``named(hit)``) is never ruled out: asked by its official
+    name, it is the one meant. Both groups keep their order.
     """
     home = not says_abroad(question)
     first = says_first_time(question)
@@ -196,6 +198,8 @@ def situations_last(
         return list(hits)
 
     def ruled_out(hit: T) -> bool:
+        if named(hit):
+            return False
         if home and abroad(hit):
             return True
         title = name(hit)

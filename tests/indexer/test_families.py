@@ -321,6 +321,12 @@ def test_a_base_only_a_mission_abroad_carries_out_heads_no_family_at_home(
         mission,
     ]
     assert [h.id for h in family_order(view, hits, profiles)[0]] == [mission, home]
+    # Asked by its whole name, it heads its family again.
+    exact = QueryView.of("thủ tục chứng thực chữ ký trong các giấy tờ, văn bản", glossary, fillers)
+    assert [h.id for h in family_order(exact, hits, profiles, abroad_bases=False)[0]] == [
+        mission,
+        home,
+    ]
     # Nor is it brought in when the first stage missed it.
     assert family_order(view, [hit(home, 1)], profiles, abroad_bases=False)[1] == []
     assert family_order(view, [hit(home, 1)], profiles)[1] == [(0, mission)]

@@ -137,3 +137,19 @@ def test_a_renewal_goes_last_for_a_first_time_question() -> None:
     ]
     assert _order("đổi căn cước lần đầu", hits) == ["1.014063", "moh-faq-0045", "2.000200"]
     assert _order("làm căn cước ở đâu", hits) == ["1.014063", "moh-faq-0045", "2.000200"]
+
+
+def test_a_record_asked_by_its_whole_name_stays() -> None:
+    hits = [MISSION, HOME]
+    ranked = situations_last(
+        "Thủ tục Chứng thực chữ ký trong các giấy tờ, văn bản",
+        hits,
+        lambda h: h.name,
+        lambda h: h.abroad,
+        lambda h: h is MISSION,
+    )
+    assert [h.id for h in ranked] == ["1.001590", "2.000884"]
+    renewal = situations_last(
+        "cấp đổi thẻ căn cước lần đầu", [RENEW, FIRST], lambda h: h.name, lambda h: h.abroad
+    )
+    assert [h.id for h in renewal] == ["1.014063", "2.000200"]  # "đổi": a renewal word
