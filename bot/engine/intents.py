@@ -264,14 +264,23 @@ def choice_number(text: str) -> int | None:
 
 
 def parse_choice(text: str, choices: list[Choice]) -> Choice | None:
-    """A reply to a clarification: a number or ordinal in range, or words of one choice."""
+    """A reply to a clarification: a number or ordinal in range, or words of one choice.
+
+    Words pick a choice only when most of them are words of the choices ("lưu động",
+    "cấp tỉnh"): a new question that shares one word with a label ("chứng thực chữ ký ở
+    phường" and "… thực hiện tại cấp tỉnh") is a new question, not a pick.
+    """
     number = choice_number(text)
     if number is not None:
         return next((c for c in choices if c.number == number), None)
     wanted = set(content_words(text))
     if not wanted:
         return None
-    scored = [(len(wanted & set(fold(c.label).split())), c) for c in choices]
+    labels = [set(fold(c.label).split()) for c in choices]
+    known = wanted & set().union(*labels)
+    if len(wanted - known - _VAGUE) > len(known):
+        return None
+    scored = [(len(wanted & label), c) for label, c in zip(labels, choices, strict=True)]
     best = max(scored, key=lambda s: s[0], default=(0, None))
     tied = [c for s, c in scored if s == best[0]]
     return best[1] if best[0] > 0 and len(tied) == 1 else None

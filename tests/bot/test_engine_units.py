@@ -93,6 +93,14 @@ def test_parse_choice() -> None:
     assert parse_choice("lưu động", choices) == choices[1]
     assert parse_choice("7", choices) is None
     assert parse_choice("thời tiết", choices) is None
+    # A new question sharing one word with a label is not a pick.
+    levels = [
+        Choice(1, "Cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên (Cấp xã)", "procedure", "a"),
+        Choice(2, "Cấp thẻ căn cước … (thực hiện tại cấp… (Cấp tỉnh)", "procedure", "b"),
+    ]
+    assert parse_choice("chứng thực chữ ký ở phường", levels) is None
+    assert parse_choice("cấp tỉnh", levels) == levels[1]
+    assert parse_choice("cái ở xã", levels) == levels[0]
 
 
 def test_masking() -> None:
