@@ -497,6 +497,7 @@ class HybridRetriever:
             lambda h: h.title if h.kind == "procedure" else None,
             lambda h: bool((p := gen.profiles.get(h.kind, h.id)) and p.abroad),
             lambda h: bool((p := gen.profiles.get(h.kind, h.id)) and view.contains_name(p.words)),
+            home=home,
         )
         hits, missing = family_order(view, hits, gen.profiles, abroad_bases=not home)
         allowed = not kinds or "procedure" in kinds

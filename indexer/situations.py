@@ -183,6 +183,8 @@ def situations_last(
     name: Callable[[T], str | None],
     abroad: Callable[[T], bool],
     named: Callable[[T], bool] = lambda hit: False,
+    *,
+    home: bool | None = None,
 ) -> list[T]:
     """``hits`` with the records the question's situation rules out moved last.
 
@@ -190,19 +192,18 @@ def situations_last(
     say abroad; a procedure whose name only renews (``name(hit)``, ``None`` for records
     that are not procedures) when the question says first time. A record whose whole
     name the question holds (``named(hit)``) is never ruled out: asked by its official
-    name, it is the one meant. Both groups keep their order.
+    name, it is the one meant. Both groups keep their order. ``home`` is ``not
+    says_abroad(question)`` when the caller has it already.
     """
-    home = not says_abroad(question)
+    if home is None:
+        home = not says_abroad(question)
     first = says_first_time(question)
     if not home and not first:
         return list(hits)
 
     def ruled_out(hit: T) -> bool:
-        if named(hit):
-            return False
-        if home and abroad(hit):
-            return True
         title = name(hit)
-        return first and title is not None and only_renews(title)
+        out = (home and abroad(hit)) or (first and title is not None and only_renews(title))
+        return out and not named(hit)
 
     return sorted(hits, key=ruled_out)
