@@ -504,8 +504,8 @@ def family_order(
     placed at ``position`` (before the variant that called for it). With
     ``abroad_bases=False`` (a question that says nothing of abroad) a base that only a
     mission abroad carries out, and whose whole name the question does not hold, is no
-    base: "Thủ tục Chứng thực chữ ký trong các giấy
-    tờ, văn bản" at an embassy does not go before the commune's "… (áp dụng cho cả …)".
+    base: "Thủ tục Chứng thực chữ ký trong các giấy tờ, văn bản" at an embassy does not
+    go before the commune's "… (áp dụng cho cả …)".
     """
     order = list(hits)
     present = {h.id for h in hits if h.kind == "procedure"}
