@@ -6,14 +6,16 @@ import json
 import os
 import sqlite3
 
+import faiss
 import numpy as np
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.dense import stable_id
+from indexer.dense import DenseIndex, stable_id
 from indexer.glossary import Glossary
 from indexer.store import (
     CURRENT,
+    DENSE,
     FORMAT_VERSION,
     MANIFEST,
     GenerationError,
@@ -206,3 +208,13 @@ def test_manifest_of_another_format_is_refused(build: Builder, gen_store: Genera
     (current / MANIFEST).write_text(json.dumps(data), "utf-8")
     with pytest.raises(GenerationError, match="format 999"):
         Manifest.read(current)
+
+
+def test_a_served_dense_index_searches_on_one_thread(build: Builder) -> None:
+    # The query embedder's OpenMP team has the cores; FAISS's own team would contend.
+    report = build()
+    faiss.omp_set_num_threads(2)
+    index = DenseIndex.load(report.generation / DENSE)
+    assert faiss.omp_get_max_threads() == 1
+    ids, scores = index.search(np.ones(64, dtype=np.float32) / 8.0, 5)
+    assert len(ids) == 5 and scores[0] >= scores[-1]
