@@ -28,9 +28,11 @@ from bot.engine.intents import (
     content_words,
     fold,
     has_admin_words,
+    holds_words,
     is_vague,
     parse_choice,
     read_intent,
+    refinement_words,
 )
 from bot.engine.masking import mask_personal_data
 from bot.engine.model import (
@@ -138,6 +140,16 @@ class AnswerEngine:
             state.pending_choices, state.pending_aspect = [], None
             number = choice_number(text)
             choice = parse_choice(text, choices)
+            words = refinement_words(text)
+            if (
+                choice is not None
+                and number is None
+                and not holds_words(words, choice.label)
+                and self._topic_holds(words, state)
+            ):
+                # "cấp tỉnh" after the province's answer, offered the central one: the
+                # answer above was for it already.
+                choice = None
             if number is not None and choice is None:
                 # "7" for a list of four: show the same list again, keep it open.
                 state.offer(choices, pending_aspect)
@@ -178,6 +190,17 @@ class AnswerEngine:
                 text,
                 state.topic_kind,
                 state.topic_id,
+                intent.aspect,
+                state,
+                candidates=[],
+                prefer_online=intent.mentions_online,
+            )
+        narrowed = self._narrowed_topic(text, state)
+        if narrowed is not None:
+            return self._about(
+                text,
+                "procedure",
+                narrowed,
                 intent.aspect,
                 state,
                 candidates=[],
@@ -225,6 +248,62 @@ class AnswerEngine:
         """ "lệ phí bao nhiêu?", "còn giấy tờ?": an aspect and (almost) nothing else."""
         words = content_words(text)
         return (aspect is not None and len(words) <= 1) or (not words and len(text) < 40)
+
+    def _topic_holds(self, words: list[str], state: ConversationState) -> bool:
+        """Whether the topic procedure's name, levels and agencies hold every word."""
+        if state.topic_kind != "procedure" or not state.topic_id or not words:
+            return False
+        record = self._knowledge.record("procedure", state.topic_id)
+        return record is not None and holds_words(words, _full_label(record))
+
+    def _narrowed_topic(self, text: str, state: ConversationState) -> str | None:
+        """The procedure a short reply narrows the topic to, or ``None``.
+
+        "cái lưu động" after "Thủ tục đăng ký khai sinh" means "Thủ tục đăng ký khai sinh
+        lưu động"; "cấp tỉnh" after the province's passport answer means that record
+        again. For a reply of at most :data:`~bot.engine.intents.REFINE_WORDS` words
+        that narrow:
+
+        1. the topic, when its name, levels and agencies hold every word;
+        2. none when the reply, searched alone, finds a trusted procedure with no base
+           whose name holds every word and is at most twice as long ("tạm trú" after
+           "đăng ký thường trú" is a new question, and so is "khai tử" after khai sinh);
+        3. else, of the reply searched together with the topic's name, the first hit
+           related to the topic (a record published under its name, its base, a variant
+           of it or of its base) whose name, levels and agencies hold every word.
+        """
+        words = refinement_words(text)
+        topic = state.topic_id
+        if state.topic_kind != "procedure" or not topic or not words:
+            return None
+        if self._topic_holds(words, state):
+            return topic
+        alone = self._knowledge.search(text, k=1)
+        if (
+            alone
+            and alone[0].kind == "procedure"
+            and not tuple(getattr(alone[0], "variant_of", ()))
+            and self._trusted(alone[0])
+            and holds_words(words, alone[0].title)
+            and len(content_words(alone[0].title)) <= 2 * len(words)
+        ):
+            return None
+        hits = self._knowledge.search(f"{state.topic_title} {text}", k=10)
+        own = next((h for h in hits if h.kind == "procedure" and h.id == topic), None)
+        bases = {topic, *getattr(own, "variant_of", ())}
+        group = {topic, *getattr(own, "same_name", ())}
+        for hit in hits:
+            members: tuple[str, ...] = (hit.id, *getattr(hit, "same_name", ()))
+            related = hit.kind == "procedure" and (
+                bool(group.intersection(members))
+                or hit.id in bases
+                or bool(bases.intersection(getattr(hit, "variant_of", ())))
+            )
+            for key in members if related else ():
+                other = self._knowledge.record("procedure", key)
+                if other is not None and holds_words(words, _full_label(other)):
+                    return str(key)
+        return None
 
     def _trusted(self, hit: Any) -> bool:
         raw = hit.raw
@@ -495,6 +574,12 @@ def _where_label(record: dict[str, Any], *, with_name: bool = True) -> str:
     agency = _short(str(record.get("implementing_agencies") or ""), 60)
     where = "; ".join(x for x in (levels, agency) if x) or texts.WHERE_UNKNOWN
     return f"{_short(str(record.get('name', '')), 70)} ({where})" if with_name else where
+
+
+def _full_label(record: dict[str, Any]) -> str:
+    """A record's name, levels and implementing agencies, whole (what a reply may name)."""
+    levels = " ".join(record.get("levels") or [])
+    return f"{record.get('name', '')} {levels} {record.get('implementing_agencies') or ''}"
 
 
 def _hotline_key(record: dict[str, Any]) -> str:

@@ -291,6 +291,43 @@ _VAGUE = {"cai", "giay", "thu", "tuc", "lam", "viec", "ve", "nay", "do", "kia", 
           "de", "gi", "j", "the", "nao", "sao", "cach", "di", "ra", "o", "dau", "mot", "so"}
 
 
+#: Words that narrow nothing in a short reply: "cho người nước ngoài", "cái ở tỉnh".
+_LINKS = {"cho", "voi", "tai", "cua", "con", "nguoi", "truong", "hop", "khi", "neu"}
+
+#: Most words a reply can have and still be read as narrowing the conversation's topic.
+REFINE_WORDS = 4
+
+
+def refinement_words(text: str) -> list[str]:
+    """The words of a short reply that could narrow the topic ("cái lưu động" → lưu,
+    động; "cấp xã" → cấp, xã): lower-case syllables as typed, with or without their
+    diacritics; empty when there are none or more than :data:`REFINE_WORDS`.
+
+    Accents are kept as typed because folding merges words a procedure name tells
+    apart ("khai tử" must not be found in "… từ …"; see :func:`holds_words`).
+    """
+    wanted = {w for w in content_words(text) if w not in _VAGUE and w not in _LINKS}
+    if not wanted or len(wanted) > REFINE_WORDS:
+        return []
+    return list(dict.fromkeys(w for w in name_words(text) if fold(w) in wanted))
+
+
+def name_words(text: str) -> list[str]:
+    """Lower-case syllables of ``text`` with their diacritics ("Cấp xã" → cấp, xã)."""
+    return re.findall(r"[^\W_]+", unicodedata.normalize("NFC", text.lower()))
+
+
+def holds_words(words: list[str], label: str) -> bool:
+    """Whether ``label`` has every one of ``words``: a word typed with diacritics must
+    be there with the same ones, a word typed without them in any form ("xa" is found
+    in "xã", "xã" is not found in "xa")."""
+    accented = set(name_words(label))
+    folded = {fold(w) for w in accented}
+    return bool(words) and all(
+        w in folded if w == fold(w) else w in accented for w in words
+    )
+
+
 def is_vague(text: str) -> bool:
     """A message that names no procedure at all: "giấy tờ", "thủ tục", "cho hỏi cái"."""
     return all(w in _VAGUE for w in content_words(text))

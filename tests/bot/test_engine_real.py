@@ -113,6 +113,30 @@ def test_base_answered_with_numbered_variants_then_choice(setup: Any) -> None:
     assert answer.status == "answered" and answer.citations[0].id == chosen.id
 
 
+@pytest.mark.parametrize(
+    ("first", "reply", "expected"),
+    [
+        # A short reply narrows the topic to a variant or another level of it ...
+        ("thủ tục khai sinh cho em bé", "cái lưu động", "1.003583"),
+        ("thủ tục khai sinh cho em bé", "còn lưu động thì sao", "1.003583"),
+        ("dang ky khai sinh", "luu dong", "1.003583"),
+        ("đăng ký kết hôn", "với người nước ngoài thì sao", "2.000806"),
+        ("thủ tục khai sinh cho em bé", "cấp xã", "1.001193"),
+        # ... but a procedure of its own is a new question, never a bundle with the topic.
+        ("thủ tục khai sinh cho em bé", "khai tử", "1.000656"),
+        ("thủ tục khai sinh cho em bé", "đăng ký thường trú", "1.004222"),
+        ("đăng ký thường trú", "tạm trú", "1.004194"),
+    ],
+)
+def test_a_short_reply_narrows_the_topic(
+    setup: Any, first: str, reply: str, expected: str
+) -> None:
+    engine, _, _ = setup
+    ask(engine, first, user="narrow")
+    answer = ask(engine, reply, user="narrow")
+    assert answer.status == "answered" and answer.citations[0].id == expected
+
+
 def test_choices_out_of_range_and_old_buttons(setup: Any) -> None:
     engine, _, _ = setup
     first = ask(engine, "đăng ký khai sinh")

@@ -11,7 +11,7 @@ import pytest
 
 from bot.engine import texts
 from bot.engine.composer import compose_faq, compose_procedure, money, online_service
-from bot.engine.intents import parse_choice, read_intent
+from bot.engine.intents import holds_words, parse_choice, read_intent, refinement_words
 from bot.engine.masking import mask_personal_data
 from bot.engine.model import Choice
 from knowledge.codec import to_json
@@ -202,3 +202,34 @@ def test_a_whole_name_in_the_question_beats_the_name_left_without_aspect_words()
     other = SimpleNamespace(title="Đăng ký thường trú cho người chưa thành niên")
     assert AnswerEngine._exact_title("lệ phí đăng ký thường trú", [other, typed]) is typed
     assert AnswerEngine._exact_title("làm giấy tờ xe", [other, typed]) is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        ("cái lưu động", ["lưu", "động"]),
+        ("còn lưu động thì sao", ["lưu", "động"]),
+        ("cai luu dong", ["luu", "dong"]),
+        ("cấp xã", ["cấp", "xã"]),
+        ("thế còn cái ở tỉnh", ["tỉnh"]),
+        ("với người nước ngoài thì sao", ["nước", "ngoài"]),
+        ("có yếu tố nước ngoài", ["yếu", "tố", "nước", "ngoài"]),
+        # Nothing that narrows, or a whole new question.
+        ("có làm online được không", []),
+        ("lệ phí bao nhiêu", []),
+        ("đăng ký thường trú ở nhà thuê", []),
+        ("cho hỏi cái", []),
+    ],
+)
+def test_refinement_words(reply: str, words: list[str]) -> None:
+    assert refinement_words(reply) == words
+
+
+def test_holds_words_keeps_typed_accents() -> None:
+    assert holds_words(["lưu", "động"], "Thủ tục đăng ký khai sinh lưu động")
+    assert holds_words(["xa"], "Cấp xã; Ủy ban nhân dân cấp Xã")  # typed without accents
+    assert holds_words(["cấp", "xã"], "Cấp thẻ căn cước (Cấp xã; Công an cấp Xã)")
+    # Folding would merge "tử" (death) with "từ" (from) and "xã" with "xa".
+    assert not holds_words(["khai", "tử"], "Đăng ký khai sinh cho trẻ từ đủ 6 tuổi")
+    assert not holds_words(["xã"], "Cấp giấy phép ở vùng xa")
+    assert not holds_words([], "Thủ tục đăng ký khai sinh")
