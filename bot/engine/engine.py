@@ -195,24 +195,29 @@ class AnswerEngine:
                 candidates=[],
                 prefer_online=intent.mentions_online,
             )
-        narrowed = self._narrowed_topic(text, state)
-        if narrowed is not None:
-            return self._about(
-                text,
-                "procedure",
-                narrowed,
-                intent.aspect,
-                state,
-                candidates=[],
-                prefer_online=intent.mentions_online,
-            )
+        words = refinement_words(text)
+        alone = None
+        if words and state.topic_kind == "procedure" and state.topic_id:
+            # Searched once: the reply's own hits also answer it as a new question.
+            alone = self._knowledge.search(text, k=10)
+            narrowed = self._narrowed_topic(words, text, state, alone)
+            if narrowed is not None:
+                return self._about(
+                    text,
+                    "procedure",
+                    narrowed,
+                    intent.aspect,
+                    state,
+                    candidates=[],
+                    prefer_online=intent.mentions_online,
+                )
         if is_vague(text):
             # "giấy tờ", "thủ tục", "cho hỏi cái", or "lệ phí bao nhiêu?" with no topic yet:
             # a random procedure would be a guess, so ask instead.
             reply = texts.ASK_WHICH_PROCEDURE if intent.aspect else texts.HELP_VAGUE
             return Answer(question=text, status="clarify", text=reply, aspect=intent.aspect)
         return self._search_and_answer(
-            text, intent.aspect, intent.mentions_online, state, area=question.area
+            text, intent.aspect, intent.mentions_online, state, area=question.area, hits=alone
         )
 
     def _pressed(
@@ -256,7 +261,9 @@ class AnswerEngine:
         record = self._knowledge.record("procedure", state.topic_id)
         return record is not None and holds_words(words, _full_label(record))
 
-    def _narrowed_topic(self, text: str, state: ConversationState) -> str | None:
+    def _narrowed_topic(
+        self, words: list[str], text: str, state: ConversationState, alone: list[Any]
+    ) -> str | None:
         """The procedure a short reply narrows the topic to, or ``None``.
 
         "cái lưu động" after "Thủ tục đăng ký khai sinh" means "Thủ tục đăng ký khai sinh
@@ -265,20 +272,16 @@ class AnswerEngine:
         that narrow:
 
         1. the topic, when its name, levels and agencies hold every word;
-        2. none when the reply, searched alone, finds a trusted procedure with no base
+        2. none when the reply searched alone (``alone``) finds a trusted procedure with no base
            whose name holds every word and is at most twice as long ("tạm trú" after
            "đăng ký thường trú" is a new question, and so is "khai tử" after khai sinh);
         3. else, of the reply searched together with the topic's name, the first hit
            related to the topic (a record published under its name, its base, a variant
            of it or of its base) whose name, levels and agencies hold every word.
         """
-        words = refinement_words(text)
         topic = state.topic_id
-        if state.topic_kind != "procedure" or not topic or not words:
-            return None
         if self._topic_holds(words, state):
             return topic
-        alone = self._knowledge.search(text, k=1)
         if (
             alone
             and alone[0].kind == "procedure"
@@ -324,8 +327,11 @@ class AnswerEngine:
         state: ConversationState,
         *,
         area: str = "",
+        hits: list[Any] | None = None,
     ) -> Answer:
-        hits = self._knowledge.search(text, k=10)
+        """Search ``text`` (unless its ``hits`` are given) and answer the best trusted hit."""
+        if hits is None:
+            hits = self._knowledge.search(text, k=10)
         candidates = [Candidate(h.kind, h.id, h.title, h.score) for h in hits]
         if not hits or not self._trusted(hits[0]):
             if not has_admin_words(text):
