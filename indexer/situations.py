@@ -13,7 +13,8 @@ Two situations decide between records the words of a question cannot tell apart:
   procedure whose only action is a renewal ("Cấp đổi thẻ căn cước", "Đổi, cấp lại Giấy
   xác nhận khuyết tật").
 
-Records ruled out this way go last, in order (:func:`situations_last`). Everything
+Records ruled out this way go last, in order (:func:`situations_last`). The words are
+data staff extend, ``indexer/data/situations.tsv`` (:class:`SituationWords`). Everything
 works on folded syllables (:func:`indexer.textnorm.syllables`), so "lan dau" reads as
 "lần đầu". Over-reading a question as "abroad" only leaves the order as the ranker gave
 it, so the words that mean abroad are read generously (a country name after "ở",
@@ -26,87 +27,100 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
-from indexer.textnorm import syllables
+from indexer.textnorm import normalize, syllables
 
 T = TypeVar("T")
 
-#: Phrases (folded) that put the citizen, or the paper's origin, abroad.
-_ABROAD = (
-    ("nuoc", "ngoai"),
-    ("dai", "su", "quan"),
-    ("dai", "su"),
-    ("lanh", "su"),
-    ("co", "quan", "dai", "dien"),
-    ("viet", "kieu"),
-    ("dinh", "cu"),
-    ("hai", "ngoai"),
-    ("xuat", "khau", "lao", "dong"),
-    ("xkld",),
-    ("du", "hoc"),
-    ("han", "quoc"),
-    ("nhat", "ban"),
-    ("hoa", "ky"),
-    ("dai", "loan"),
-    ("trung", "quoc"),
-    ("thai", "lan"),
-    ("chau", "au"),
-    ("ba", "lan"),
-    ("tiep", "khac"),
-    ("singapore",),
-    ("malaysia",),
-    ("campuchia",),
-    ("canada",),
-    ("australia",),
-    ("usa",),
-    ("my", "quoc"),
-)
-#: Country names that are also common syllables once folded ("Mỹ" / "mỹ phẩm",
-#: "Hàn" / "hết hạn", "Nhật" / "nhất", "Anh" / "anh"): abroad only right after a
-#: word of place or movement ("ở Mỹ", "bên Nhật", "sang Hàn", "tại Úc").
-_SHORT_COUNTRIES = frozenset(
-    ("my", "nhat", "han", "uc", "duc", "phap", "anh", "nga", "lao", "sec", "y", "thai")
-)
-_FOREIGNER = frozenset(("nguoi", "tich"))
-_PLACE_WORDS = frozenset(("o", "ben", "sang", "tai", "tu", "di", "qua", "nuoc"))
+DEFAULT_SITUATIONS = Path(__file__).resolve().parent / "data" / "situations.tsv"
 
-#: Phrases that say the citizen does this for the first time.
-_FIRST_TIME = (("lan", "dau"), ("chua", "tung"), ("chua", "bao", "gio"))
-#: Words of renewal, loss or change in a question: the first-time rule then stays off.
-_RENEWAL = (
-    ("doi",),
-    ("lam", "lai"),
-    ("cap", "lai"),
-    ("ky", "lai"),
-    ("xin", "lai"),
-    ("gia", "han"),
-    ("hong",),
-    ("het", "han"),
-    ("sai",),
-    ("sua",),
-    ("dieu", "chinh"),
-)
-#: "mất" is a loss unless it is time or money ("mất bao lâu", "mất phí", "mất mấy ngày").
-_COST_AFTER_MAT = frozenset(("bao", "phi", "tien", "may", "nhieu", "thoi", "bn", "chi", "ca", "le"))
-#: A name's leading actions that only renew ("Cấp lại", "Cấp đổi", "Đổi", "Đăng ký
-#: lại", "Gia hạn"), possibly several ("Đổi, cấp lại …").
-_RENEWAL_ACTIONS = (
-    ("cap", "lai"),
-    ("cap", "doi"),
-    ("dang", "ky", "lai"),
-    ("gia", "han"),
-    ("doi",),
-)
-#: Words that start another action after the renewals ("Cấp lại, đổi, điều chỉnh
-#: thông tin …"): such a name is not only a renewal.
-_OTHER_ACTIONS = frozenset(("dieu", "cap", "dang", "thay", "xac", "chuyen", "bo", "thu", "huy"))
-#: Agencies that work abroad. "Cơ quan đại diện chủ sở hữu" (the owner of a state
-#: company) and "Cục Lãnh sự" (in Hà Nội) are at home.
-_MISSION = re.compile(
-    r"cơ quan đại diện (việt nam|ngoại giao|có thẩm quyền)|đại sứ quán|tổng lãnh sự quán",
-    re.IGNORECASE,
-)
+#: The sections of the words file, and what each line of them is.
+SECTIONS = {
+    "abroad": "a phrase that puts the citizen, or a paper, abroad",
+    "country": "a short country name, abroad only after a 'place' word",
+    "place": "a word of place or movement before a short country name",
+    "foreigner": "the word before 'nước ngoài' that makes it a foreigner",
+    "first_time": "a phrase saying the citizen does this for the first time",
+    "renewal": "a word of renewal, loss or change in a question",
+    "cost_after_mat": "a word after 'mất' that makes it time or money, not a loss",
+    "renewal_action": "a procedure name's leading action that only renews",
+    "other_action": "a word starting another action after the renewals",
+    "mission": "an implementing agency that works abroad (as written, any case)",
+}
+#: Sections whose lines are single syllables.
+_SINGLE = frozenset(("country", "place", "foreigner", "cost_after_mat", "other_action"))
+
+
+class SituationWordsError(ValueError):
+    """A line of the situation words file is malformed (the message names file and line)."""
+
+
+@dataclass(frozen=True)
+class SituationWords:
+    """The words the situation rules read, from a data file staff extend."""
+
+    abroad: tuple[tuple[str, ...], ...]
+    countries: frozenset[str]
+    places: frozenset[str]
+    foreigner: frozenset[str]
+    first_time: tuple[tuple[str, ...], ...]
+    renewal: tuple[tuple[str, ...], ...]
+    cost_after_mat: frozenset[str]
+    renewal_actions: tuple[tuple[str, ...], ...]
+    other_actions: frozenset[str]
+    missions: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> SituationWords:
+        """Read ``section<TAB>phrase`` lines ("#" starts a comment).
+
+        Raises :class:`SituationWordsError` (``file:line: reason``) for an unknown
+        section, a phrase with no word, or several words where one is expected.
+        """
+        lines: dict[str, list[str]] = {name: [] for name in SECTIONS}
+        for number, raw in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            section, _, phrase = (part.strip() for part in line.partition("\t"))
+            where = f"{path}:{number}"
+            if section not in SECTIONS:
+                known = ", ".join(SECTIONS)
+                raise SituationWordsError(f"{where}: mục '{section}' không có (có: {known})")
+            words = syllables(phrase)
+            if not words:
+                raise SituationWordsError(f"{where}: thiếu cụm từ sau mục '{section}'")
+            if section in _SINGLE and len(words) != 1:
+                raise SituationWordsError(f"{where}: mục '{section}' chỉ nhận một tiếng")
+            lines[section].append(normalize(phrase) if section == "mission" else phrase)
+
+        def phrases(section: str) -> tuple[tuple[str, ...], ...]:
+            return tuple(dict.fromkeys(tuple(syllables(p)) for p in lines[section]))
+
+        def single(section: str) -> frozenset[str]:
+            return frozenset(syllables(p)[0] for p in lines[section])
+
+        return cls(
+            abroad=phrases("abroad"),
+            countries=single("country"),
+            places=single("place"),
+            foreigner=single("foreigner"),
+            first_time=phrases("first_time"),
+            renewal=phrases("renewal"),
+            cost_after_mat=single("cost_after_mat"),
+            renewal_actions=phrases("renewal_action"),
+            other_actions=single("other_action"),
+            missions=tuple(lines["mission"]),
+        )
+
+
+@functools.cache
+def situation_words() -> SituationWords:
+    """The packaged words file, read once per process."""
+    return SituationWords.load(DEFAULT_SITUATIONS)
 
 
 def _has(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
@@ -123,13 +137,14 @@ def says_abroad(question: str) -> bool:
     """
     words = syllables(question)
     # "người nước ngoài", "quốc tịch nước ngoài" are a foreigner, who may be here.
+    known = situation_words()
     for at in range(len(words) - 1, 1, -1):
-        if words[at - 1 : at + 1] == ["nuoc", "ngoai"] and words[at - 2] in _FOREIGNER:
+        if words[at - 1 : at + 1] == ["nuoc", "ngoai"] and words[at - 2] in known.foreigner:
             del words[at - 1 : at + 1]
-    if any(_has(words, phrase) for phrase in _ABROAD):
+    if any(_has(words, phrase) for phrase in known.abroad):
         return True
     return any(
-        word in _SHORT_COUNTRIES and i > 0 and words[i - 1] in _PLACE_WORDS
+        word in known.countries and i > 0 and words[i - 1] in known.places
         for i, word in enumerate(words)
     )
 
@@ -139,14 +154,15 @@ def says_first_time(question: str) -> bool:
     renewal, loss or change ("làm căn cước lần đầu" → ``True``; "đổi bằng lái lần đầu"
     → ``False``)?"""
     words = syllables(question)
+    known = situation_words()
     lost = any(
-        word == "mat" and (i + 1 == len(words) or words[i + 1] not in _COST_AFTER_MAT)
+        word == "mat" and (i + 1 == len(words) or words[i + 1] not in known.cost_after_mat)
         for i, word in enumerate(words)
     )
     return (
-        any(_has(words, p) for p in _FIRST_TIME)
+        any(_has(words, p) for p in known.first_time)
         and not lost
-        and not any(_has(words, p) for p in _RENEWAL)
+        and not any(_has(words, p) for p in known.renewal)
     )
 
 
@@ -161,20 +177,24 @@ def only_renews(name: str) -> bool:
     words = syllables(name)
     if words[:2] == ["thu", "tuc"]:
         words = words[2:]
+    known = situation_words()
     at, found = 0, False
     while True:
-        action = next((a for a in _RENEWAL_ACTIONS if tuple(words[at : at + len(a)]) == a), None)
+        action = next(
+            (a for a in known.renewal_actions if tuple(words[at : at + len(a)]) == a), None
+        )
         if action is None:
             break
         at, found = at + len(action), True
-    return found and at < len(words) and words[at] not in _OTHER_ACTIONS
+    return found and at < len(words) and words[at] not in known.other_actions
 
 
 def works_abroad(agencies: str) -> bool:
     """Is every implementing agency listed (separated by ";" or ",") a Vietnamese
     mission abroad? ``False`` for an empty list."""
-    parts = [p.strip() for p in re.split(r"[;,]", agencies) if p.strip()]
-    return bool(parts) and all(_MISSION.search(p) for p in parts)
+    missions = situation_words().missions
+    parts = [normalize(p) for p in re.split(r"[;,]", agencies) if p.strip()]
+    return bool(parts) and all(any(m in p for m in missions) for p in parts)
 
 
 def situations_last(

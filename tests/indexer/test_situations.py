@@ -4,16 +4,76 @@ names and agencies of the bundled national records)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from indexer.situations import (
+    DEFAULT_SITUATIONS,
+    SECTIONS,
+    SituationWords,
+    SituationWordsError,
     only_renews,
     says_abroad,
     says_first_time,
     situations_last,
     works_abroad,
 )
+
+
+def _lines() -> list[tuple[int, str, str]]:
+    out = []
+    for number, raw in enumerate(DEFAULT_SITUATIONS.read_text("utf-8").splitlines(), start=1):
+        if raw.strip() and not raw.startswith("#"):
+            section, _, phrase = raw.partition("\t")
+            out.append((number, section, phrase.strip()))
+    return out
+
+
+#: What each line of a section must do, asked in a question (or a name, an agency).
+CHECKS = {
+    "abroad": lambda p: says_abroad(f"hỏi về {p}"),
+    "country": lambda p: says_abroad(f"con sinh ở {p}") and not says_abroad(f"con {p}"),
+    "place": lambda p: says_abroad(f"con sinh {p} Nhật") and not says_abroad(f"sinh {p} nhà"),
+    "foreigner": lambda p: not says_abroad(f"kết hôn với {p} nước ngoài"),
+    "first_time": lambda p: says_first_time(f"làm căn cước {p}"),
+    "renewal": lambda p: not says_first_time(f"làm căn cước lần đầu {p}"),
+    "cost_after_mat": lambda p: says_first_time(f"làm căn cước lần đầu mất {p}"),
+    "renewal_action": lambda p: only_renews(f"{p} thẻ căn cước"),
+    "other_action": lambda p: not only_renews(f"Cấp lại, {p} thẻ căn cước"),
+    "mission": lambda p: works_abroad(p.upper()) and works_abroad(f"{p}; {p.title()}"),
+}
+
+
+@pytest.mark.parametrize(("number", "section", "phrase"), _lines())
+def test_every_line_of_the_words_file_does_its_part(
+    number: int, section: str, phrase: str
+) -> None:
+    assert section in SECTIONS, f"{DEFAULT_SITUATIONS}:{number}"
+    assert CHECKS[section](phrase), f"{DEFAULT_SITUATIONS}:{number}: {section} {phrase}"
+
+
+def test_every_section_has_lines_and_a_check() -> None:
+    assert set(CHECKS) == set(SECTIONS)
+    assert {section for _n, section, _p in _lines()} == set(SECTIONS)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("abroad\tnước ngoài\nabrod\tMỹ\n", ":2: mục 'abrod' không có"),
+        ("# comment\n\nfirst_time\t  \n", ":3: thiếu cụm từ"),
+        ("country\tHàn Quốc\n", ":1: mục 'country' chỉ nhận một tiếng"),
+    ],
+)
+def test_a_broken_words_file_names_file_and_line(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "situations.tsv"
+    path.write_text(text, "utf-8")
+    with pytest.raises(SituationWordsError, match=reason) as caught:
+        SituationWords.load(path)
+    assert str(caught.value).startswith(f"{path}:")
 
 
 @pytest.mark.parametrize(
