@@ -354,7 +354,7 @@ class AnswerEngine:
         ranked = any(getattr(hit, "rerank", 0.0) for hit in hits)
         exact = None if ranked else self._exact_title(text, hits)
         best = exact or named_plan(text, hits) or hits[0]
-        best = self._for_area(best, area)
+        best = self._for_area(self._for_level(best, text), area)
         related = self._related(best, hits)
         answer = self._about(
             text,
@@ -388,14 +388,27 @@ class AnswerEngine:
             record = self._knowledge.record("procedure", key) or {}
             where = fold(f"{record.get('name', '')} {record.get('implementing_agencies', '')}")
             if f" {wanted} " in f" {where} ":
-                others = tuple(k for k in (best.id, *group) if k != key)
-                try:
-                    return dataclasses.replace(
-                        best, id=key, title=record.get("name", best.title), same_name=others
-                    )
-                except TypeError:  # a hit type that is not a dataclass: keep it as is
-                    return best
+                return _standing_for(best, key, record)
         return best
+
+    def _for_level(self, best: Any, text: str) -> Any:
+        """Of a same-name group, the record closest to the citizen when the question
+        names no level: the commune's "Cấp thẻ căn cước …" rather than the central
+        "… (thực hiện tại cấp trung ương)" that ranked first. Levels rank xã, huyện,
+        tỉnh, bộ (a record at several counts at its lowest); ties keep ``best``.
+        Returns ``best`` or a copy standing for the closer record (see :meth:`_for_area`).
+        """
+        group = tuple(getattr(best, "same_name", ()))
+        if not group or _names_level(text):
+            return best
+        own = _level_rank(self._knowledge.record("procedure", best.id) or {})
+        closest: tuple[int, str, dict[str, Any]] | None = None
+        for key in group:
+            record = self._knowledge.record("procedure", key) or {}
+            rank = _level_rank(record)
+            if rank < own and (closest is None or rank < closest[0]):
+                closest = (rank, key, record)
+        return best if closest is None else _standing_for(best, closest[1], closest[2])
 
     def _related(self, best: Any, hits: list[Any]) -> tuple[list[Choice], str] | None:
         """The numbered line of what else the citizen may have meant, and its text.
@@ -580,6 +593,37 @@ def _where_label(record: dict[str, Any], *, with_name: bool = True) -> str:
     agency = _short(str(record.get("implementing_agencies") or ""), 60)
     where = "; ".join(x for x in (levels, agency) if x) or texts.WHERE_UNKNOWN
     return f"{_short(str(record.get('name', '')), 70)} ({where})" if with_name else where
+
+
+#: Levels of government, closest to the citizen first (folded words of ``levels``).
+_LEVELS = ("xa", "huyen", "tinh", "bo")
+#: Words that name a level in a question: the group's ranking then stands.
+_LEVEL_WORDS = ("cap xa", "cap huyen", "cap tinh", "cap bo", "trung uong", "cong an tinh",
+                "cong an huyen", "bo cong an", "cap phuong", "cap quan")
+
+
+def _level_rank(record: dict[str, Any]) -> int:
+    """0 for a commune-level record, 1 district, 2 province, 3 ministry, 4 unknown."""
+    words = {w for level in record.get("levels") or [] for w in fold(str(level)).split()}
+    return min((i for i, level in enumerate(_LEVELS) if level in words), default=len(_LEVELS))
+
+
+def _names_level(text: str) -> bool:
+    padded = f" {fold(text)} "
+    return any(f" {words} " in padded for words in _LEVEL_WORDS)
+
+
+def _standing_for(best: Any, key: str, record: dict[str, Any]) -> Any:
+    """A copy of ``best`` standing for ``key``, another record of its same-name group
+    (the other members, ``best`` included, become its same-name list); ``best`` itself
+    for a hit type that is not a dataclass."""
+    others = tuple(k for k in (best.id, *getattr(best, "same_name", ())) if k != key)
+    try:
+        return dataclasses.replace(
+            best, id=key, title=record.get("name", best.title), same_name=others
+        )
+    except TypeError:
+        return best
 
 
 def _full_label(record: dict[str, Any]) -> str:

@@ -79,6 +79,9 @@ def hit(code: str, **extra: Any) -> SearchHit:
 def engine() -> AnswerEngine:
     script = {
         "mất hộ chiếu báo ở đâu": [hit("1.010386", same_name=("1.001445",))],
+        # The province's record ranked first: the commune's is closer to the citizen.
+        "báo mất hộ chiếu": [hit("1.001445", same_name=("1.010386",))],
+        "báo mất hộ chiếu cấp tỉnh": [hit("1.001445", same_name=("1.010386",))],
         "khai sinh cho bé": [
             hit("1.001193"),
             hit("1.003583", variant_of=("1.001193",)),
@@ -102,6 +105,18 @@ def test_the_citizens_province_picks_its_record(engine: AnswerEngine) -> None:
     answer = engine.answer(Question(text="mất hộ chiếu báo ở đâu", user_id="b", area="Lai Châu"))
     assert answer.citations[0].id == "1.001445"
     assert [c.id for c in answer.choices] == ["1.010386"]
+
+
+def test_with_no_level_named_the_group_answers_its_closest_record(engine: AnswerEngine) -> None:
+    answer = engine.answer(Question(text="báo mất hộ chiếu", user_id="d"))
+    assert answer.citations[0].id == "1.010386"
+    assert texts.ANSWER_IS_FOR.format(where="Cấp xã; Công an xã") in answer.text
+    assert [c.id for c in answer.choices] == ["1.001445"]
+    # A level the question names keeps the ranking's record; a known area still wins.
+    named = engine.answer(Question(text="báo mất hộ chiếu cấp tỉnh", user_id="e"))
+    assert named.citations[0].id == "1.001445"
+    area = engine.answer(Question(text="báo mất hộ chiếu", user_id="f", area="Lai Châu"))
+    assert area.citations[0].id == "1.001445"
 
 
 def test_variants_are_numbered_and_ordinals_pick_them(engine: AnswerEngine) -> None:
