@@ -277,7 +277,9 @@ class AnswerEngine:
            "đăng ký thường trú" is a new question, and so is "khai tử" after khai sinh);
         3. else, of the reply searched together with the topic's name, the first hit
            related to the topic (a record published under its name, its base, a variant
-           of it or of its base) whose name, levels and agencies hold every word.
+           of it or of its base, or the topic's name with some of its words swapped for
+           the reply's: "cấp đổi" after "Cấp lại thẻ căn cước" is "Cấp đổi thẻ căn
+           cước") whose name, levels and agencies hold every word.
         """
         topic = state.topic_id
         if self._topic_holds(words, state):
@@ -302,9 +304,13 @@ class AnswerEngine:
                 or hit.id in bases
                 or bool(bases.intersection(getattr(hit, "variant_of", ())))
             )
-            for key in members if related else ():
+            for key in members if hit.kind == "procedure" else ():
                 other = self._knowledge.record("procedure", key)
-                if other is not None and holds_words(words, _full_label(other)):
+                if (
+                    other is not None
+                    and (related or _swaps_words(state.topic_title, other["name"], words))
+                    and holds_words(words, _full_label(other))
+                ):
                     return str(key)
         return None
 
@@ -624,6 +630,16 @@ def _standing_for(best: Any, key: str, record: dict[str, Any]) -> Any:
         )
     except TypeError:
         return best
+
+
+def _swaps_words(topic: str, name: str, words: list[str]) -> bool:
+    """Whether ``name`` is ``topic`` with some of its words swapped for words of the
+    reply: every word ``name`` adds is one of ``words``, and it drops no more words than
+    it adds ("Cấp đổi thẻ căn cước" from "Cấp lại thẻ căn cước" and "cấp đổi").
+    Compared folded, like the rest of a name's words."""
+    have, new = set(fold(topic).split()), set(fold(name).split())
+    added, dropped = new - have, have - new
+    return bool(added) and added <= {fold(w) for w in words} and len(dropped) <= len(added)
 
 
 def _full_label(record: dict[str, Any]) -> str:

@@ -35,6 +35,9 @@ RECORDS: dict[str, dict[str, Any]] = {
         "implementing_agencies": "Công an xã",
     },
     "1.001193": {"code": "1.001193", "name": "Thủ tục đăng ký khai sinh", "levels": ["Cấp xã"]},
+    "1.014064": {"code": "1.014064", "name": "Cấp lại thẻ căn cước", "levels": ["Cấp xã"]},
+    "1.014063": {"code": "1.014063", "name": "Cấp đổi thẻ căn cước", "levels": ["Cấp xã"]},
+    "1.115269": {"code": "1.115269", "name": "Cấp đổi giấy chứng nhận đã cấp.", "levels": []},
     "1.003583": {
         "code": "1.003583",
         "name": "Thủ tục đăng ký khai sinh lưu động",
@@ -82,6 +85,10 @@ def engine() -> AnswerEngine:
         # The province's record ranked first: the commune's is closer to the citizen.
         "báo mất hộ chiếu": [hit("1.001445", same_name=("1.010386",))],
         "báo mất hộ chiếu cấp tỉnh": [hit("1.001445", same_name=("1.010386",))],
+        # "cấp đổi" alone finds another paper; with the topic, the topic's own card.
+        "cấp lại thẻ căn cước": [hit("1.014064")],
+        "cấp đổi": [hit("1.115269")],
+        "Cấp lại thẻ căn cước cấp đổi": [hit("1.115269"), hit("1.014064"), hit("1.014063")],
         "khai sinh cho bé": [
             hit("1.001193"),
             hit("1.003583", variant_of=("1.001193",)),
@@ -117,6 +124,15 @@ def test_with_no_level_named_the_group_answers_its_closest_record(engine: Answer
     assert named.citations[0].id == "1.001445"
     area = engine.answer(Question(text="báo mất hộ chiếu", user_id="f", area="Lai Châu"))
     assert area.citations[0].id == "1.001445"
+
+
+def test_a_reply_swapping_the_topics_action_stays_on_its_object(engine: AnswerEngine) -> None:
+    engine.answer(Question(text="cấp lại thẻ căn cước", user_id="g"))
+    answer = engine.answer(Question(text="cấp đổi", user_id="g"))
+    assert answer.citations[0].id == "1.014063"
+    # Without the topic, the same words are a question of their own.
+    fresh = engine.answer(Question(text="cấp đổi", user_id="h"))
+    assert fresh.citations[0].id == "1.115269"
 
 
 def test_variants_are_numbered_and_ordinals_pick_them(engine: AnswerEngine) -> None:
