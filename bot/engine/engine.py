@@ -197,20 +197,24 @@ class AnswerEngine:
             )
         words = refinement_words(text)
         alone = None
-        if words and state.topic_kind == "procedure" and state.topic_id:
+        if self._topic_holds(words, state):
+            narrowed: str | None = state.topic_id
+        elif words and state.topic_kind == "procedure" and state.topic_id:
             # Searched once: the reply's own hits also answer it as a new question.
             alone = self._knowledge.search(text, k=10)
             narrowed = self._narrowed_topic(words, text, state, alone)
-            if narrowed is not None:
-                return self._about(
-                    text,
-                    "procedure",
-                    narrowed,
-                    intent.aspect,
-                    state,
-                    candidates=[],
-                    prefer_online=intent.mentions_online,
-                )
+        else:
+            narrowed = None
+        if narrowed is not None:
+            return self._about(
+                text,
+                "procedure",
+                narrowed,
+                intent.aspect,
+                state,
+                candidates=[],
+                prefer_online=intent.mentions_online,
+            )
         if is_vague(text):
             # "giấy tờ", "thủ tục", "cho hỏi cái", or "lệ phí bao nhiêu?" with no topic yet:
             # a random procedure would be a guess, so ask instead.
@@ -267,23 +271,22 @@ class AnswerEngine:
         """The procedure a short reply narrows the topic to, or ``None``.
 
         "cái lưu động" after "Thủ tục đăng ký khai sinh" means "Thủ tục đăng ký khai sinh
-        lưu động"; "cấp tỉnh" after the province's passport answer means that record
-        again. For a reply of at most :data:`~bot.engine.intents.REFINE_WORDS` words
-        that narrow:
+        lưu động" (the caller has already answered the topic itself when its name,
+        levels and agencies hold the reply's words: "cấp tỉnh" after the province's
+        passport answer). For a reply of at most
+        :data:`~bot.engine.intents.REFINE_WORDS` words that narrow:
 
-        1. the topic, when its name, levels and agencies hold every word;
-        2. none when the reply searched alone (``alone``) finds a trusted procedure with no base
-           whose name holds every word and is at most twice as long ("tạm trú" after
-           "đăng ký thường trú" is a new question, and so is "khai tử" after khai sinh);
-        3. else, of the reply searched together with the topic's name, the first hit
+        1. none when the reply searched alone (``alone``) finds a trusted procedure with
+           no base whose name holds every word and is at most twice as long ("tạm trú"
+           after "đăng ký thường trú" is a new question, and so is "khai tử" after khai
+           sinh);
+        2. else, of the reply searched together with the topic's name, the first hit
            related to the topic (a record published under its name, its base, a variant
            of it or of its base, or the topic's name with some of its words swapped for
            the reply's: "cấp đổi" after "Cấp lại thẻ căn cước" is "Cấp đổi thẻ căn
            cước") whose name, levels and agencies hold every word.
         """
         topic = state.topic_id
-        if self._topic_holds(words, state):
-            return topic
         if (
             alone
             and alone[0].kind == "procedure"
@@ -305,10 +308,11 @@ class AnswerEngine:
                 or bool(bases.intersection(getattr(hit, "variant_of", ())))
             )
             for key in members if hit.kind == "procedure" else ():
-                other = self._knowledge.record("procedure", key)
+                other = self._knowledge.record("procedure", key) or {}
+                name = str(other.get("name", ""))
                 if (
-                    other is not None
-                    and (related or _swaps_words(state.topic_title, other["name"], words))
+                    other
+                    and (related or _swaps_words(state.topic_title, name, words))
                     and holds_words(words, _full_label(other))
                 ):
                     return str(key)
