@@ -133,6 +133,7 @@ class AnswerEngine:
 
     def _answer(self, text: str, question: Question, state: ConversationState) -> Answer:
         intent = read_intent(text)
+        words = refinement_words(text)  # what a short reply narrows the topic with
         if question.choice is not None:
             return self._pressed(text, question.choice, intent.mentions_online, state)
         if state.pending_choices:
@@ -140,7 +141,6 @@ class AnswerEngine:
             state.pending_choices, state.pending_aspect = [], None
             number = choice_number(text)
             choice = parse_choice(text, choices)
-            words = refinement_words(text)
             if (
                 choice is not None
                 and number is None
@@ -195,7 +195,6 @@ class AnswerEngine:
                 candidates=[],
                 prefer_online=intent.mentions_online,
             )
-        words = refinement_words(text)
         alone = None
         if self._topic_holds(words, state):
             narrowed: str | None = state.topic_id
