@@ -17,8 +17,10 @@ from indexer.components import make_retriever
 from indexer.evaluation import EvalFileError, evaluate, format_report, load_eval_file
 from indexer.examples import ExampleMemory
 from indexer.rank_training import (
+    CURATED,
     Example,
     cross_validate,
+    curated_examples,
     example_memories,
     featurise,
     first_stages,
@@ -372,7 +374,8 @@ def rank() -> None:
     help="Only report N-fold cross-validation on the train split (no model is written).",
 )
 def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | None) -> None:
-    """Retrain the ranker on the train split plus questions made from record names.
+    """Retrain the ranker on the train split, the training-only questions
+    (indexer/data/train_questions/) and questions made from record names.
 
     Needs a built index (the first stage gives the candidates). The test split is
     never read. The train questions are written beside the model, with their query
@@ -389,9 +392,12 @@ def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | 
         eval_paths = tuple(sorted(folder.glob("*.jsonl")))
     retriever = _open_retriever(rerank=False)
     gen = retriever.generation()
-    examples = strict_train_examples(list(eval_paths))
+    strict = list(eval_paths)
+    examples = strict_train_examples(strict)
+    curated = curated_examples(sorted(CURATED.glob("*.jsonl")), strict)
     made = generated_examples(gen.profiles, retriever.titles(), per_kind=generated)
-    sources = {"eval-train": len(examples), "generated": len(made)}
+    sources = {"eval-train": len(examples), "curated": len(curated), "generated": len(made)}
+    examples = [*examples, *curated]
     everyone = [e.question for e in [*examples, *made]]
     bar = _progress(len(everyone), "Nhúng câu hỏi")
     vectors = query_vectors(retriever, everyone, on_progress=bar.update)
@@ -412,7 +418,7 @@ def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | 
     full, parts = example_memories(examples, vectors, retriever.embedder.model_id)
 
     def memory(example: Example) -> ExampleMemory:
-        own = example.source == "eval-train"
+        own = example.source in ("eval-train", "curated")
         return parts[memory_fold(example.question)] if own else full
 
     bar = _progress(len(everyone), "Tạo đặc trưng")

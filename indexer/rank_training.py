@@ -1,16 +1,20 @@
 """Training the second-stage ranker (``tthc rank train``).
 
-Examples come from two places, and never from a test split:
+Examples come from three places, and never from a test split:
 
 * the **train** part of the strict evaluation sets (``eval/strict/*.jsonl``; a line is
   in the train part when :func:`split_of` says so — the rule is a hash of the
   question, fixed once, so nobody picks which questions are held out);
+* questions written for training only (:data:`CURATED`, ``indexer/data/train_questions/``):
+  labelled like the strict set, never evaluated, and written without reading the strict
+  set; a line that repeats a strict question (case- and space-insensitively) is skipped,
+  so a test question can never be learnt;
 * pairs generated from the records themselves: each procedure's official name (as
   written and without diacritics, alone and with an aspect phrase), and for every
   variant its base's name with an aspect phrase, labelled with the base (a citizen
   who names no qualifier needs the base).
 
-The train questions are also written beside the model as its example questions
+The train and curated questions are also written beside the model as its example questions
 (:mod:`indexer.examples`), which the second stage consults for every new question. In
 training, each train question is compared only with the examples of the other
 :data:`MEMORY_FOLDS` parts (never with itself), and a name-made question with all.
@@ -106,6 +110,32 @@ def strict_train_examples(paths: Sequence[Path]) -> list[Example]:
     """The train part of the strict evaluation files."""
     items = [item for path in paths for item in load_eval_file(path)]
     return [Example(i.question, i.expected, "eval-train") for i in split_items(items, "train")]
+
+
+#: Folder of the training-only question files (``*.jsonl``, the strict set's format).
+CURATED = Path(__file__).resolve().parent / "data" / "train_questions"
+
+
+def _same_text(question: str) -> str:
+    return " ".join(question.casefold().split())
+
+
+def curated_examples(paths: Sequence[Path], strict: Sequence[Path]) -> list[Example]:
+    """The training-only questions of ``paths``, less any that repeats a question of
+    the ``strict`` evaluation files (either split) or an earlier curated line.
+
+    Raises :class:`indexer.evaluation.EvalFileError` (``file:line: reason``) on a
+    broken line.
+    """
+    seen = {_same_text(i.question) for path in strict for i in load_eval_file(path)}
+    out: list[Example] = []
+    for path in paths:
+        for item in load_eval_file(path):
+            text = _same_text(item.question)
+            if text not in seen:
+                seen.add(text)
+                out.append(Example(item.question, item.expected, "curated"))
+    return out
 
 
 def generated_examples(
@@ -296,6 +326,11 @@ def fold_of(question: str, folds: int) -> int:
     return int(hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[8:16], 16) % folds
 
 
+def _held(example: Example, folds: int, part: int) -> bool:
+    """Whether ``example`` is held out in fold ``part`` (only strict train questions are)."""
+    return example.source == "eval-train" and fold_of(example.question, folds) == part
+
+
 def cross_validate(
     retriever: HybridRetriever,
     examples: Sequence[Example],
@@ -306,8 +341,9 @@ def cross_validate(
     vectors: dict[str, Vector] | None = None,
     repeat: int = 1,
 ) -> dict[str, Any]:
-    """``folds``-fold cross-validation on train questions: each fold is answered by a
-    model trained on the other folds plus the name-made questions, through the whole
+    """``folds``-fold cross-validation on train questions: each fold of the strict
+    train split is answered by a model trained on the other folds, the curated
+    questions (always in training, never held out) and the name-made questions, through the whole
     second stage (family and same-name rules included), consulting as example
     questions only the other folds. ``repeat`` counts each train question that many
     times in training (the name-made ones once). ``vectors`` holds query embeddings
@@ -325,8 +361,8 @@ def cross_validate(
     tally = Tally()
     misses: list[dict[str, Any]] = []
     for part_no in range(folds):
-        training = [e for e in examples if fold_of(e.question, folds) != part_no]
-        held = [e for e in examples if fold_of(e.question, folds) == part_no]
+        held = [e for e in examples if _held(e, folds, part_no)]
+        training = [e for e in examples if not _held(e, folds, part_no)]
         full, parts = example_memories(training, vectors, model_id)
         chosen = [
             (own[e.question], parts[memory_fold(e.question)]) for e in training if e.question in own

@@ -11,6 +11,7 @@ import lightgbm
 import numpy as np
 import pytest
 
+from indexer.evaluation import load_eval_file
 from indexer.examples import EXAMPLE_FEATURES, TOP, ExampleError, ExampleMemory
 from indexer.glossary import Glossary
 from indexer.rank_training import (
@@ -18,12 +19,14 @@ from indexer.rank_training import (
     Example,
     example_memories,
     memory_fold,
-    split_of,
+    split_items,
 )
 from indexer.rerank import DEFAULT_MODEL, FEATURES, LightGBMReranker, RerankerError
 from indexer.store import GenerationStore
 from tests.fakes import FakeEmbedder
 from tests.indexer.conftest import Builder, make_retriever
+
+STRICT = Path(__file__).resolve().parents[2] / "eval" / "strict"
 
 
 def _unit(*values: float) -> np.ndarray:
@@ -117,8 +120,13 @@ def test_the_shipped_examples_are_the_train_split_only() -> None:
     meta = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text("utf-8"))
     entry = meta["example_questions"]
     memory = LightGBMReranker(DEFAULT_MODEL).examples
-    assert len(memory) == entry["count"] == meta["sources"]["eval-train"]
-    assert {split_of(q) for q in memory.questions} == {"train"}
+    sources = meta["sources"]
+    assert len(memory) == entry["count"] == sources["eval-train"] + sources.get("curated", 0)
+    strict = [i for path in sorted(STRICT.glob("*.jsonl")) for i in load_eval_file(path)]
+    test_part = {" ".join(i.question.casefold().split()) for i in split_items(strict, "test")}
+    train_part = {i.question for i in split_items(strict, "train")}
+    assert not {" ".join(q.casefold().split()) for q in memory.questions} & test_part
+    assert sum(q in train_part for q in memory.questions) == sources["eval-train"]
     assert memory.vectors.shape == (len(memory), 384)
     assert np.allclose(np.linalg.norm(memory.vectors, axis=1), 1.0, atol=1e-3)
     assert tuple(meta["features"]) == FEATURES and FEATURES[-4:] == EXAMPLE_FEATURES

@@ -10,7 +10,8 @@ import lightgbm
 import numpy as np
 import pytest
 
-from indexer.rank_training import SEEDS, train_model
+from indexer.evaluation import EvalFileError
+from indexer.rank_training import SEEDS, Example, _held, curated_examples, train_model
 from indexer.rerank import DEFAULT_MODEL, FEATURES, LightGBMReranker, RerankerError
 
 
@@ -65,3 +66,35 @@ def test_a_sidecar_without_members_means_the_file_alone(tmp_path: Path) -> None:
     probe = rows[:10]
     alone = lightgbm.Booster(model_file=str(out)).predict(probe)
     assert np.allclose(LightGBMReranker(out).scores(probe), alone)
+
+
+def test_curated_questions_skip_any_strict_question_and_repeats(tmp_path: Path) -> None:
+    strict = tmp_path / "part_a.jsonl"
+    strict.write_text(
+        json.dumps({"question": "Làm lại CCCD bị mất", "expected": ["1.014064"], "tags": []})
+        + "\n",
+        encoding="utf-8",
+    )
+    curated = tmp_path / "extra.jsonl"
+    lines = [
+        {"question": "làm lại  cccd bị mất", "expected": ["1.014064"]},  # a strict question
+        {"question": "đổi bằng lái hết hạn", "expected": ["3.000347"]},
+        {"question": "Đổi bằng lái hết hạn", "expected": ["3.000347"]},  # a repeat
+    ]
+    curated.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    examples = curated_examples([curated], [strict])
+    assert [(e.question, e.expected, e.source) for e in examples] == [
+        ("đổi bằng lái hết hạn", ("3.000347",), "curated")
+    ]
+    curated.write_text('{"question": "x"}\n', encoding="utf-8")
+    with pytest.raises(EvalFileError, match=r"extra\.jsonl:1:"):
+        curated_examples([curated], [strict])
+
+
+def test_cross_validation_holds_out_only_strict_train_questions() -> None:
+    strict = [Example(f"câu {i}", ("1",), "eval-train") for i in range(40)]
+    curated = [Example(f"thêm {i}", ("1",), "curated") for i in range(40)]
+    for part in range(5):
+        held = [e for e in [*strict, *curated] if _held(e, 5, part)]
+        assert held and all(e.source == "eval-train" for e in held)
+    assert sum(_held(e, 5, p) for e in strict for p in range(5)) == len(strict)

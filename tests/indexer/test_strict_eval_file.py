@@ -27,6 +27,8 @@ from knowledge.importing import import_files
 REPO = Path(__file__).resolve().parents[2]
 STRICT = REPO / "eval" / "strict"
 PART_FILES = sorted(STRICT.glob("*.jsonl"))
+#: Training-only questions (never evaluated): same format, same checks.
+CURATED_FILES = sorted((REPO / "indexer" / "data" / "train_questions").glob("*.jsonl"))
 
 
 def _load_validator() -> ModuleType:
@@ -90,6 +92,23 @@ def test_committed_files_pass_every_check(names: dict[str, str]) -> None:
     assert report.errors == []
     assert len(report.items) >= vs.MINIMA["questions"]
     assert len({c for item in report.items for c in item.expected}) >= vs.MINIMA["procedures"]
+
+
+def test_training_only_questions_never_repeat_a_strict_question() -> None:
+    assert len(CURATED_FILES) == 4
+    # One validation over both sets: a duplicate (case- and space-insensitive) fails.
+    report = vs.validate([*PART_FILES, *CURATED_FILES], None)
+    assert report.errors == []
+    assert len(report.items) == len(vs.validate(PART_FILES, None).items) + sum(
+        len(path.read_text("utf-8").splitlines()) for path in CURATED_FILES
+    )
+
+
+@pytest.mark.slow
+def test_training_only_questions_pass_every_check(names: dict[str, str]) -> None:
+    report = vs.validate(CURATED_FILES, names)
+    assert report.errors == []
+    assert len(report.items) >= 500
 
 
 def test_part_a_covers_its_topics() -> None:
