@@ -365,6 +365,14 @@ def rank() -> None:
     show_default=True,
     help="Model file to write (a .json sidecar is written beside it).",
 )
+@click.option(
+    "--curated",
+    "curated_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=CURATED,
+    show_default=True,
+    help="Folder of training-only question files (*.jsonl; none when it holds none).",
+)
 @click.option("--generated", default=1800, show_default=True, help="Records to make names from.")
 @click.option(
     "--cv",
@@ -373,7 +381,13 @@ def rank() -> None:
     default=None,
     help="Only report N-fold cross-validation on the train split (no model is written).",
 )
-def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | None) -> None:
+def train(
+    eval_paths: tuple[Path, ...],
+    out: Path,
+    curated_dir: Path,
+    generated: int,
+    folds: int | None,
+) -> None:
     """Retrain the ranker on the train split, the training-only questions
     (indexer/data/train_questions/) and questions made from record names.
 
@@ -394,7 +408,7 @@ def train(eval_paths: tuple[Path, ...], out: Path, generated: int, folds: int | 
     gen = retriever.generation()
     strict = list(eval_paths)
     examples = strict_train_examples(strict)
-    curated = curated_examples(sorted(CURATED.glob("*.jsonl")), strict)
+    curated = curated_examples(sorted(curated_dir.glob("*.jsonl")), strict)
     made = generated_examples(gen.profiles, retriever.titles(), per_kind=generated)
     sources = {"eval-train": len(examples), "curated": len(curated), "generated": len(made)}
     examples = [*examples, *curated]

@@ -33,6 +33,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+_BLAS: Any = None
+
+
+def _one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread.
+
+    Over about 1,000 examples OpenBLAS splits this one matrix-vector product over its
+    threads, which then spin waiting for more work while the query embedder's own threads
+    run: measured here (2 cores, 1,722 examples), search + rerank p50/p95 went from
+    29 / 42 ms to 64 / 131 ms. The product itself takes 0.03 ms on one thread.
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 EXAMPLE_FEATURES: tuple[str, ...] = (
     "example_sim",
     "example_gap",
@@ -111,7 +130,8 @@ class ExampleMemory:
         out[:, 1] = -1.0
         if vector is None or not len(self.questions) or not len(keys):
             return out
-        sims = self.vectors @ np.asarray(vector, dtype=np.float32)
+        with _one_blas_thread():
+            sims = self.vectors @ np.asarray(vector, dtype=np.float32)
         order = np.argsort(-sims, kind="stable")
         best = float(sims[order[0]])
         top = set(order[:TOP].tolist())

