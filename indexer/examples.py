@@ -1,8 +1,9 @@
 """Example questions: citizens' questions labelled with the procedure they need.
 
 The second stage consults them as a memory. ``tthc rank train`` writes the train part
-of the strict evaluation set (``eval/strict/*.jsonl``; never its test part) beside the
-model, with each question's query embedding: ``example_questions.jsonl`` (one
+of the strict evaluation set (``eval/strict/*.jsonl``; never its test part) and the
+training-only questions (``indexer/data/train_questions/``) beside the model, with each
+question's query embedding: ``example_questions.jsonl`` (one
 ``{"question", "expected"}`` per line) and ``example_questions.npy`` (``(n, d)``
 float32, L2-normalised, in the same order). For a new question and each candidate the
 reranker then reads four numbers (:data:`EXAMPLE_FEATURES`):

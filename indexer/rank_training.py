@@ -343,11 +343,11 @@ def cross_validate(
 ) -> dict[str, Any]:
     """``folds``-fold cross-validation on train questions: each fold of the strict
     train split is answered by a model trained on the other folds, the curated
-    questions (always in training, never held out) and the name-made questions, through the whole
-    second stage (family and same-name rules included), consulting as example
-    questions only the other folds. ``repeat`` counts each train question that many
-    times in training (the name-made ones once). ``vectors`` holds query embeddings
-    already computed (see :func:`query_vectors`)."""
+    questions (always in training, never held out) and the name-made questions,
+    through the whole second stage (family and same-name rules included), consulting
+    as example questions only the other folds and the curated ones. ``repeat`` counts
+    each train question that many times in training (the name-made ones once).
+    ``vectors`` holds query embeddings already computed (see :func:`query_vectors`)."""
     hits = dict(hits or {})
     hits.update(first_stages(retriever, [e.question for e in examples if e.question not in hits]))
     vectors = dict(vectors or {})
