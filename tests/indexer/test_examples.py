@@ -116,7 +116,7 @@ def test_a_train_question_is_never_in_the_memory_it_is_compared_with() -> None:
         assert example.question in full.questions
 
 
-def test_the_shipped_examples_are_the_train_split_only() -> None:
+def test_the_shipped_examples_are_train_and_training_only_questions_never_test() -> None:
     meta = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text("utf-8"))
     entry = meta["example_questions"]
     memory = LightGBMReranker(DEFAULT_MODEL).examples
