@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.situations import works_abroad
-from indexer.textnorm import fold, normalize, syllables
+from indexer.textnorm import fold, has_phrase, normalize, syllables
 
 #: Words that carry no qualifier meaning of their own (folded). A variant whose only
 #: extra words are these ("thủ tục", "việc", "các") is treated as the same procedure.
@@ -299,8 +299,7 @@ _BUSINESS = ("doanh nghiep", "cong ty", "to chuc kinh te", "hop tac xa")
 
 
 def _mentions(words: tuple[str, ...], phrases: Iterable[str]) -> bool:
-    text = f" {' '.join(words)} "
-    return any(f" {p} " in text for p in phrases)
+    return any(has_phrase(words, p.split()) for p in phrases)
 
 
 def _find_bases(

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from indexer.textnorm import normalize, syllables
+from indexer.textnorm import has_phrase, normalize, syllables
 
 T = TypeVar("T")
 
@@ -123,11 +123,6 @@ def situation_words() -> SituationWords:
     return SituationWords.load(DEFAULT_SITUATIONS)
 
 
-def _has(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
-
-
 def says_abroad(question: str) -> bool:
     """Does the question place the citizen, or a paper, abroad?
 
@@ -141,7 +136,7 @@ def says_abroad(question: str) -> bool:
     for at in range(len(words) - 1, 1, -1):
         if words[at - 1 : at + 1] == ["nuoc", "ngoai"] and words[at - 2] in known.foreigner:
             del words[at - 1 : at + 1]
-    if any(_has(words, phrase) for phrase in known.abroad):
+    if any(has_phrase(words, phrase) for phrase in known.abroad):
         return True
     return any(
         word in known.countries and i > 0 and words[i - 1] in known.places
@@ -160,9 +155,9 @@ def says_first_time(question: str) -> bool:
         for i, word in enumerate(words)
     )
     return (
-        any(_has(words, p) for p in known.first_time)
+        any(has_phrase(words, p) for p in known.first_time)
         and not lost
-        and not any(_has(words, p) for p in known.renewal)
+        and not any(has_phrase(words, p) for p in known.renewal)
     )
 
 

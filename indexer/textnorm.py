@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 # Tone marks move between the two vowels of a final "oa/oe/uy" ("hoà" vs "hòa",
@@ -89,6 +90,17 @@ def has_diacritics(text: str) -> bool:
 def syllables(text: str) -> list[str]:
     """Folded syllables (Vietnamese words are space-separated syllables)."""
     return _WORD.findall(fold(text))
+
+
+def has_phrase(words: Sequence[str], phrase: Sequence[str]) -> bool:
+    """Do the syllables ``words`` hold ``phrase`` (a run of syllables) contiguously?
+
+    ``has_phrase(["o", "nuoc", "ngoai"], ("nuoc", "ngoai"))`` → ``True``; an empty
+    ``phrase`` → ``True``.
+    """
+    n = len(phrase)
+    target = tuple(phrase)
+    return any(tuple(words[i : i + n]) == target for i in range(len(words) - n + 1))
 
 
 def keyword_terms(text: str) -> list[str]:

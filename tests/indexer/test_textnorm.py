@@ -14,9 +14,11 @@ from indexer.textnorm import (
     QueryFillers,
     fold,
     has_diacritics,
+    has_phrase,
     keyword_terms,
     nfc,
     normalize,
+    syllables,
 )
 
 
@@ -115,3 +117,12 @@ def test_fillers_are_stripped() -> None:
     assert fillers.remove_from("Cho mình hỏi làm lại CCCD ở đâu ạ") == "làm lại cccd"
     assert fillers.remove_from("cho minh hoi lam lai cccd o dau") == "lam lai cccd"
     assert fillers.remove_from("thủ tục") == "thủ tục"  # never strips to nothing
+
+
+def test_a_phrase_is_found_only_as_a_contiguous_run_of_whole_syllables() -> None:
+    words = syllables("Con sinh ở nước ngoài")
+    assert has_phrase(words, ("nuoc", "ngoai"))
+    assert not has_phrase(words, ("sinh", "nuoc"))  # not contiguous
+    assert not has_phrase(words, ("nuoc", "ngoai", "xa"))  # runs past the end
+    assert not has_phrase(syllables("nước ngoàii"), ("nuoc", "ngoai"))  # whole syllables only
+    assert has_phrase(words, ())
