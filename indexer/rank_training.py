@@ -116,7 +116,10 @@ def strict_train_examples(paths: Sequence[Path]) -> list[Example]:
 CURATED = Path(__file__).resolve().parent / "data" / "train_questions"
 
 
-def _same_text(question: str) -> str:
+def question_key(question: str) -> str:
+    """What two questions must share to count as one: the text case-folded, its runs of
+    spaces made one. The same rule is written in ``eval/strict/validate_strict.py``; a
+    test keeps the two in step."""
     return " ".join(question.casefold().split())
 
 
@@ -127,11 +130,11 @@ def curated_examples(paths: Sequence[Path], strict: Sequence[Path]) -> list[Exam
     Raises :class:`indexer.evaluation.EvalFileError` (``file:line: reason``) on a
     broken line.
     """
-    seen = {_same_text(i.question) for path in strict for i in load_eval_file(path)}
+    seen = {question_key(i.question) for path in strict for i in load_eval_file(path)}
     out: list[Example] = []
     for path in paths:
         for item in load_eval_file(path):
-            text = _same_text(item.question)
+            text = question_key(item.question)
             if text not in seen:
                 seen.add(text)
                 out.append(Example(item.question, item.expected, "curated"))

@@ -109,6 +109,11 @@ def split_of(question: str) -> Split:
     return "test" if int(digest[:8], 16) % 5 < 2 else "train"
 
 
+def question_key(question: str) -> str:
+    """Case-folded, runs of spaces made one: two questions with one key are duplicates."""
+    return " ".join(question.casefold().split())
+
+
 def has_diacritics(text: str) -> bool:
     """True when the text carries any Vietnamese diacritic (tone or vowel mark, or đ/Đ)."""
     decomposed = unicodedata.normalize("NFD", text)
@@ -281,7 +286,7 @@ def validate(paths: Iterable[Path], names: Mapping[str, str] | None) -> Report:
                 report.errors.append(f"{where}: not JSON ({exc.msg})")
                 continue
             if isinstance(obj, dict) and isinstance(obj.get("question"), str):
-                key = " ".join(obj["question"].casefold().split())
+                key = question_key(obj["question"])
                 if key in seen:
                     report.errors.append(f"{where}: duplicate question (first at {seen[key]})")
                     continue

@@ -220,6 +220,15 @@ def test_a_line_against_the_names_fails(
     assert reason in errors[0]
 
 
+def test_the_ranker_compares_questions_as_the_validator_does() -> None:
+    from indexer.rank_training import question_key
+
+    for text in ("Khai sinh cho bé", "  khai  sinh\tcho BÉ ", "ĐỔI GPLX", "đổi gplx"):
+        assert question_key(text) == vs.question_key(text)
+    assert question_key("khai  sinh cho BÉ") == question_key("Khai sinh cho bé")
+    assert question_key("khai sinh") != question_key("khai sinh con")
+
+
 def test_a_duplicate_question_fails_across_files(tmp_path: Path) -> None:
     first, second = tmp_path / "part_a.jsonl", tmp_path / "part_b.jsonl"
     first.write_text(_line("Khai sinh cho bé", ["1.001193"], ["civil_status", "variant"]) + "\n")
