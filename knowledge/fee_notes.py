@@ -55,6 +55,10 @@ _DOCUMENT = re.compile(
     r"(?:Thông tư(?: liên tịch)?|Nghị quyết|Nghị định|Quyết định)\s+(?:số\s+)?"
     r"\d+[\w.]*/(?:\d{4}/)?[A-ZĐ]+(?:-[A-ZĐ]+)*"
 )
+#: A note that cites the document setting the rates ("… quy định mức thu, chế độ thu …").
+_RATES_SET = re.compile(r"(?i)mức thu|mức phí|mức lệ phí|biểu phí|biểu mức")
+#: Any word of waiving ("miễn một số khoản phí", "miễn thu"): the "Miễn phí" cell may be so.
+_ANY_WAIVER = re.compile(r"(?i)(?<!\w)miễn(?!\w)")
 _SET_ELSEWHERE = re.compile(
     r"(?i)quy định|quyết định|theo mức|mức thu|mức phí|mức lệ phí|thông tư|nghị quyết"
 )
@@ -112,8 +116,9 @@ def classify(
     says free without naming an amount or who sets it. ``set_elsewhere``: 0 or no number,
     and the note names the People's Council, a legal document, "quy định", or amounts.
     ``unknown``: no number and nothing in the note. ``says_free``: the source's fee cell
-    itself reads "Miễn phí"; it is free unless the note lists amounts or names the
-    People's Council.
+    itself reads "Miễn phí"; it is free unless the note lists amounts, names the
+    People's Council, or cites a document that sets the rates ("Thông tư số … quy định
+    mức thu …") without any word of waiving.
     """
     if currency != "VND" or (amount_vnd is not None and amount_vnd > 0):
         return "amount"
@@ -122,7 +127,13 @@ def classify(
         # "Miễn phí (15.000.000 đồng/lần ... Miễn phí từ ngày 07/4/2026 đến 30/6/2026)" is a
         # dated waiver of listed amounts; without a "miễn" word the amounts contradict it.
         listed = names_amount or _COUNCIL.search(note)
-        return "set_elsewhere" if listed and not _WAIVER.search(note) else "free"
+        if listed and not _WAIVER.search(note):
+            return "set_elsewhere"
+        # "Miễn phí" beside "Thực hiện theo Thông tư số 244/2016/TT-BTC … quy định mức
+        # thu …" contradicts itself: the document sets a rate, so the note is told, never
+        # "free" (unless the note waives something itself).
+        cites_rates = _DOCUMENT.search(note) and _RATES_SET.search(note)
+        return "set_elsewhere" if cites_rates and not _ANY_WAIVER.search(note) else "free"
     if names_amount or _COUNCIL.search(note) or _DOCUMENT.search(note):
         return "set_elsewhere"
     if amount_vnd == 0:

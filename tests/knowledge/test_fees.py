@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cli import main
 from knowledge.audit import audit, counts
 from knowledge.db import transaction
-from knowledge.fee_notes import classify, set_by, validity
+from knowledge.fee_notes import classify, set_by, validity, with_facts
 from knowledge.importers.opengov import procedure_from_detail
 from knowledge.importers.portal_records import procedure_from_portal
 from knowledge.importing import import_files
@@ -106,6 +106,27 @@ def test_dated_waiver_is_free_only_for_its_dates() -> None:
     )
     # The listed amounts are not dated by the waiver.
     assert all(f.valid_until is None for f in fees[1:])
+
+
+def test_a_free_cell_beside_the_document_that_sets_the_rates_is_not_free() -> None:
+    """The portal's "Miễn phí" cell for the judicial record certificate (3.000333) sits
+    beside a note that cites the circular setting its fee: the note is told, not "free"."""
+    rates = (
+        "Thực hiện theo Thông tư số 244/2016/TT-BTC ngày 11/11/2016 của Bộ Tài chính quy "
+        "định mức thu, chế độ thu, nộp, quản lý và sử dụng phí cung cấp thông tin lý lịch tư pháp"
+    )
+    assert classify(0, rates, says_free=True) == "set_elsewhere"
+    facts = with_facts(FeeData("Miễn phí", 0, rates), says_free=True)
+    assert (facts[0].meaning, facts[0].set_by) == ("set_elsewhere", "Thông tư số 244/2016/TT-BTC")
+    # A note that waives something itself keeps the cell's word.
+    waiver = (
+        "Từ ngày 01/7/2025 đến hết ngày 31/12/2026 áp dụng theo Thông tư số 64/2025/TT-BTC "
+        "quy định mức thu, miễn một số khoản phí, lệ phí"
+    )
+    assert classify(0, waiver, says_free=True) == "free"
+    # A document cited for something else than rates, or no note: free as the cell says.
+    assert classify(0, "Theo Nghị định số 63/2010/NĐ-CP", says_free=True) == "free"
+    assert classify(0, "", says_free=True) == "free"
 
 
 def test_note_readers() -> None:

@@ -554,9 +554,11 @@ def test_corpus_numbers_and_amounts_are_literal(records: dict[str, Record]) -> N
     # Measured: 6,743 of 7,120 channels have a numeric time, 6,320 of 6,552 fees an amount
     # (headline figures below 1,000 đồng or beside a USD note are kept as words only).
     assert numeric >= 6700
-    # Since fees carry a meaning, a "Miễn phí" cell whose note lists amounts is no longer
-    # counted as an amount of 0 (it is "set elsewhere"): 6,019 amounts are literal.
-    assert amounts >= 6000 and total_fees >= amounts
+    # Since fees carry a meaning, a "Miễn phí" cell whose note lists amounts, or cites the
+    # document that sets the rates without waiving anything, is no longer counted as an
+    # amount of 0 (it is "set elsewhere"): 5,856 amounts are literal (6,019 before the
+    # second rule).
+    assert amounts >= 5800 and total_fees >= amounts
 
 
 def test_corpus_text_is_kept_verbatim(records: dict[str, Record]) -> None:
