@@ -37,6 +37,8 @@ MAX_CHARS = 600
 ASPECT_LIMIT = 800
 #: Characters of a general answer: one Zalo or Messenger message.
 GENERAL_LIMIT = 1500
+#: Fewest characters of a section's first line worth showing under its title (``_fit``).
+MIN_FIRST_LINE = 40
 #: Characters of a fee answer whose amounts do not fit :data:`ASPECT_LIMIT` even written
 #: compactly (land fee tables): still one message.
 FEE_TABLE_LIMIT = 1200
@@ -218,9 +220,14 @@ def _fit(head: list[str], body: list[str], tail: list[str], limit: int) -> str:
             used += len(line) + 1
             continue
         room = limit - used - len(texts.SEE_DETAIL) - 1
-        if room > 80:
+        # A section is never left as its title alone: its first line is kept, cut, if
+        # MIN_FIRST_LINE characters fit; else the titles left bare go too.
+        bare_title = bool(kept) and kept[-1].rstrip().endswith(":")
+        if room > 80 or (bare_title and room >= MIN_FIRST_LINE):
             indent = line[: len(line) - len(line.lstrip())]
             kept.append(indent + _cut(line, room - 1 - len(indent)))
+        while kept and kept[-1].rstrip().endswith(":"):
+            kept.pop()  # a title (or a case's) with nothing under it
         kept.append(texts.SEE_DETAIL)
         break
     return "\n".join(head + kept + tail)

@@ -151,6 +151,22 @@ def test_answers_are_short_and_end_with_what_to_type(records: dict[str, dict[str
         assert len(compose_procedure(record, None, today=TODAY)) <= GENERAL_LIMIT
 
 
+def test_a_section_never_shows_its_title_alone(records: dict[str, dict[str, Any]]) -> None:
+    """Choices below the answer (``reserve``) leave the documents little room: a title (the
+    section's or a case's) is followed by a line of its own, cut, or goes too; never the
+    title and the pointer to the detail page alone (seen on 1.000757 with 275 reserved)."""
+    shown = 0
+    for reserve in range(0, 450, 25):
+        text = compose_procedure(records["1.000757"], "documents", today=TODAY, reserve=reserve)
+        assert len(text) <= ASPECT_LIMIT - reserve or texts.DOCUMENTS_TITLE not in text
+        lines = text.splitlines()
+        for at, line in enumerate(lines[:-1]):
+            if line.endswith(":"):
+                assert lines[at + 1] != texts.SEE_DETAIL, (reserve, line)
+        shown += texts.DOCUMENTS_TITLE in lines
+    assert 5 <= shown < 18  # the section shows while it fits, and goes when it cannot
+
+
 def test_identical_channels_share_one_line(records: dict[str, dict[str, Any]]) -> None:
     text = compose_procedure(records["1.004222"], "time", today=TODAY)
     assert f"- {texts.EVERY_METHOD}: 7 ngày làm việc" in text
